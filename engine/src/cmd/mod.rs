@@ -1,0 +1,71 @@
+//! Command handlers, one module per group. Every handler has the shape
+//! `fn(&mut Ctx, &[Bytes]) -> CmdResult`, where `args[0]` is the command name; the generic
+//! checks (unknown command, arity, auth) already happened in the server's gate.
+
+pub mod keys;
+pub mod meta;
+pub mod string;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::keyspace::{Db, Keyspace};
+use crate::num;
+use crate::reply::CmdError;
+
+/// Limits that commands enforce on values they build.
+#[derive(Debug, Clone)]
+pub struct EngineLimits {
+    /// Largest string a command may build (SETRANGE, APPEND): Redis's proto-max-bulk-len.
+    pub proto_max_bulk_len_bytes: usize,
+}
+
+impl Default for EngineLimits {
+    fn default() -> Self {
+        EngineLimits { proto_max_bulk_len_bytes: 512 * 1024 * 1024 }
+    }
+}
+
+/// What a handler may use: the keyspace, the connection's current namespace, the time.
+pub struct Ctx<'a> {
+    /// The keyspace.
+    pub ks: &'a Keyspace,
+    /// The connection's current namespace.
+    pub db: Arc<Db>,
+    /// The time this command runs at, read once from the keyspace clock.
+    pub now_ms: i64,
+    /// CLIENT NO-TOUCH: reads do not update the access time.
+    pub no_touch: bool,
+    /// Size limits.
+    pub limits: &'a EngineLimits,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context on `db` at the keyspace's current time.
+    pub fn new(ks: &'a Keyspace, db: Arc<Db>, limits: &'a EngineLimits) -> Ctx<'a> {
+        let now_ms = ks.now_ms();
+        Ctx { ks, db, now_ms, no_touch: false, limits }
+    }
+}
+
+/// ASCII case-insensitive comparison of an argument with an option name.
+#[inline]
+pub fn is(arg: &[u8], name: &str) -> bool {
+    arg.eq_ignore_ascii_case(name.as_bytes())
+}
+
+/// Parse an integer argument (Redis `string2ll` rules).
+pub fn int_arg(arg: &[u8]) -> Result<i64, CmdError> {
+    num::parse_i64(arg).ok_or(CmdError::NotInteger)
+}
+
+/// Parse a float argument (Redis `string2d` rules).
+pub fn float_arg(arg: &[u8]) -> Result<f64, CmdError> {
+    num::parse_f64(arg).ok_or(CmdError::NotFloat)
+}
+
+/// The command name as typed, for error messages.
+pub fn name_of(args: &[Bytes]) -> String {
+    args.first().map(|a| String::from_utf8_lossy(a).to_lowercase()).unwrap_or_default()
+}

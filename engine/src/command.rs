@@ -1,0 +1,499 @@
+//! The command table: one static entry per command (name, arity, flags, key positions, group,
+//! summary, argument syntax, handler). Dispatch, `COMMAND COUNT/INFO/DOCS/LIST/GETKEYS` and the
+//! CLI's help are all derived from it; `tests::table_invariants` checks it.
+//!
+//! Arity follows Redis: positive = exactly that many arguments (name included), negative =
+//! at least that many. Container commands (CLIENT, CONFIG, ...) have subcommands, each with its
+//! own entry named `container|sub` in errors and COMMAND INFO.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+
+use crate::cmd::{keys, meta, string, Ctx};
+use crate::reply::CmdResult;
+
+/// A handler that runs inside the engine.
+pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> CmdResult;
+
+/// Commands whose logic needs the server process (connections, config, I/O).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum ServerCmd {
+    Ping,
+    Echo,
+    Time,
+    Info,
+    Auth,
+    Hello,
+    Select,
+    Quit,
+    Reset,
+    Config,
+    Client,
+    Debug,
+    Slowlog,
+    Acl,
+    Shutdown,
+    Latency,
+    Module,
+    Swapdb,
+    Lastsave,
+}
+
+/// How a command is executed.
+#[derive(Clone, Copy)]
+pub enum Exec {
+    /// By an engine handler.
+    Engine(Handler),
+    /// By the server (see [`ServerCmd`]).
+    Server(ServerCmd),
+    /// Dispatch on the subcommand (`args[1]`).
+    Container,
+}
+
+impl std::fmt::Debug for Exec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exec::Engine(_) => f.write_str("Engine"),
+            Exec::Server(s) => write!(f, "Server({s:?})"),
+            Exec::Container => f.write_str("Container"),
+        }
+    }
+}
+
+/// Command flags (bit set), named as COMMAND INFO prints them.
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    pub const FAST: u32 = 1 << 11;
+    pub const NO_AUTH: u32 = 1 << 12;
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    pub const NO_MULTI: u32 = 1 << 14;
+    pub const ALLOW_BUSY: u32 = 1 << 15;
+    pub const MOVABLE_KEYS: u32 = 1 << 16;
+
+    /// Names in COMMAND INFO order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+        (MOVABLE_KEYS, "movablekeys"),
+    ];
+}
+
+use flags::*;
+
+/// One command.
+#[derive(Debug)]
+pub struct Command {
+    /// Lower-case name (for subcommands, just the subcommand part).
+    pub name: &'static str,
+    /// Redis arity: exact if positive, minimum if negative; counts the name (and for
+    /// subcommands, the container name too).
+    pub arity: i32,
+    /// Bit set of [`flags`].
+    pub flags: u32,
+    /// First key position (0 = no keys), last key position (negative counts from the end),
+    /// step between keys.
+    pub keys: (i32, i32, i32),
+    /// Group as COMMAND DOCS reports it: string, generic, server, connection, ...
+    pub group: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// Redis version that introduced the command.
+    pub since: &'static str,
+    /// Argument syntax, Redis-docs style: `key value [NX | XX] [EX seconds]`.
+    pub syntax: &'static str,
+    /// How it runs.
+    pub exec: Exec,
+    /// Subcommands of a container command.
+    pub subcommands: &'static [Command],
+}
+
+impl Command {
+    /// Whether `argc` arguments (name included) satisfy the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let a = self.arity;
+        if a >= 0 {
+            argc == a as usize
+        } else {
+            argc >= a.unsigned_abs() as usize
+        }
+    }
+
+    /// Whether the command writes.
+    pub fn is_write(&self) -> bool {
+        self.flags & WRITE != 0
+    }
+
+    /// A subcommand by name (ASCII case-insensitive).
+    pub fn subcommand(&self, name: &[u8]) -> Option<&'static Command> {
+        self.subcommands.iter().find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    /// Positions of the keys in `args` (name at 0), from the key spec.
+    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+        let (first, last, step) = self.keys;
+        if first <= 0 || step <= 0 || argc as i32 <= first {
+            return Vec::new();
+        }
+        let last = if last < 0 { argc as i32 + last } else { last.min(argc as i32 - 1) };
+        (first..=last).step_by(step as usize).map(|i| i as usize).collect()
+    }
+}
+
+const fn c(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    group: &'static str,
+    since: &'static str,
+    syntax: &'static str,
+    summary: &'static str,
+    exec: Exec,
+) -> Command {
+    Command { name, arity, flags, keys, group, summary, since, syntax, exec, subcommands: &[] }
+}
+
+const fn container(
+    name: &'static str,
+    group: &'static str,
+    since: &'static str,
+    summary: &'static str,
+    subcommands: &'static [Command],
+) -> Command {
+    Command {
+        name,
+        arity: -2,
+        flags: 0,
+        keys: (0, 0, 0),
+        group,
+        summary,
+        since,
+        syntax: "",
+        exec: Exec::Container,
+        subcommands,
+    }
+}
+
+const NK: (i32, i32, i32) = (0, 0, 0);
+const K1: (i32, i32, i32) = (1, 1, 1);
+const KALL: (i32, i32, i32) = (1, -1, 1);
+const K12: (i32, i32, i32) = (1, 2, 1);
+const KPAIRS: (i32, i32, i32) = (1, -1, 2);
+
+use Exec::{Engine as E, Server as S};
+use ServerCmd as SC;
+
+const R: u32 = READONLY;
+const RF: u32 = READONLY | FAST;
+const W: u32 = WRITE;
+const WD: u32 = WRITE | DENYOOM;
+const WDF: u32 = WRITE | DENYOOM | FAST;
+const WF: u32 = WRITE | FAST;
+const CONN: u32 = NOSCRIPT | LOADING | STALE | FAST;
+
+static OBJECT_SUBS: [Command; 5] = [
+    c("encoding", 3, RF, (2, 2, 1), "generic", "2.2.3", "key", "Returns the internal encoding of a Redis object.", E(keys::object)),
+    c("freq", 3, RF, (2, 2, 1), "generic", "4.0.0", "key", "Returns the logarithmic access frequency counter of a Redis object.", E(keys::object)),
+    c("idletime", 3, RF, (2, 2, 1), "generic", "2.2.3", "key", "Returns the time since the last access to a Redis object.", E(keys::object)),
+    c("refcount", 3, RF, (2, 2, 1), "generic", "2.2.3", "key", "Returns the reference count of a value of a key.", E(keys::object)),
+    c("help", 2, LOADING | STALE, NK, "generic", "6.2.0", "", "Returns helpful text about the different subcommands.", E(keys::object)),
+];
+
+static MEMORY_SUBS: [Command; 2] = [
+    c("usage", -3, R, (2, 2, 1), "server", "4.0.0", "key [SAMPLES count]", "Estimates the memory usage of a key.", E(keys::memory)),
+    c("help", 2, LOADING | STALE, NK, "server", "4.0.0", "", "Returns helpful text about the different subcommands.", E(keys::memory)),
+];
+
+static COMMAND_SUBS: [Command; 6] = [
+    c("count", 2, LOADING | STALE, NK, "server", "2.8.13", "", "Returns a count of commands.", E(meta::command)),
+    c("docs", -2, LOADING | STALE, NK, "server", "7.0.0", "[command-name [command-name ...]]", "Returns documentary information about one, multiple or all commands.", E(meta::command)),
+    c("getkeys", -3, LOADING | STALE, NK, "server", "2.8.13", "command [arg [arg ...]]", "Extracts the key names from an arbitrary command.", E(meta::command)),
+    c("info", -2, LOADING | STALE, NK, "server", "2.8.13", "[command-name [command-name ...]]", "Returns information about one, multiple or all commands.", E(meta::command)),
+    c("list", -2, LOADING | STALE, NK, "server", "7.0.0", "[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]", "Returns a list of command names.", E(meta::command)),
+    c("help", 2, LOADING | STALE, NK, "server", "5.0.0", "", "Returns helpful text about the different subcommands.", E(meta::command)),
+];
+
+const CFG: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+static CONFIG_SUBS: [Command; 5] = [
+    c("get", -3, CFG, NK, "server", "2.0.0", "parameter [parameter ...]", "Returns the effective values of configuration parameters.", S(SC::Config)),
+    c("set", -4, CFG | MAY_REPLICATE, NK, "server", "2.0.0", "parameter value [parameter value ...]", "Sets configuration parameters in-flight.", S(SC::Config)),
+    c("resetstat", 2, CFG, NK, "server", "2.0.0", "", "Resets the server's statistics.", S(SC::Config)),
+    c("rewrite", 2, CFG, NK, "server", "2.8.0", "", "Persists the effective configuration to file.", S(SC::Config)),
+    c("help", 2, LOADING | STALE, NK, "server", "5.0.0", "", "Returns helpful text about the different subcommands.", S(SC::Config)),
+];
+
+const CL: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+const CLC: u32 = NOSCRIPT | LOADING | STALE;
+static CLIENT_SUBS: [Command; 14] = [
+    c("list", -2, CL, NK, "connection", "2.4.0", "[TYPE NORMAL | MASTER | REPLICA | PUBSUB] [ID client-id [client-id ...]]", "Lists open connections.", S(SC::Client)),
+    c("id", 2, CLC, NK, "connection", "5.0.0", "", "Returns the unique client ID of the connection.", S(SC::Client)),
+    c("info", 2, CLC, NK, "connection", "6.2.0", "", "Returns information about the connection.", S(SC::Client)),
+    c("setname", 3, CLC, NK, "connection", "2.6.9", "connection-name", "Sets the connection name.", S(SC::Client)),
+    c("getname", 2, CLC, NK, "connection", "2.6.9", "", "Returns the name of the connection.", S(SC::Client)),
+    c("kill", -3, CL, NK, "connection", "2.4.0", "ip:port | [ID client-id] [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES | NO]", "Terminates open connections.", S(SC::Client)),
+    c("setinfo", 4, CLC, NK, "connection", "7.2.0", "LIB-NAME libname | LIB-VER libver", "Sets information specific to the client or connection.", S(SC::Client)),
+    c("no-evict", 3, CL, NK, "connection", "7.0.0", "ON | OFF", "Sets the client eviction mode of the connection.", S(SC::Client)),
+    c("no-touch", 3, CLC, NK, "connection", "7.2.0", "ON | OFF", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", S(SC::Client)),
+    c("reply", 3, CLC, NK, "connection", "3.2.0", "ON | OFF | SKIP", "Instructs the server whether to reply to commands.", S(SC::Client)),
+    c("pause", -3, CL, NK, "connection", "3.0.0", "timeout [WRITE | ALL]", "Suspends commands processing.", S(SC::Client)),
+    c("unpause", 2, CL, NK, "connection", "6.2.0", "", "Resumes processing commands from paused clients.", S(SC::Client)),
+    c("unblock", -3, CL, NK, "connection", "5.0.0", "client-id [TIMEOUT | ERROR]", "Unblocks a client blocked by a blocking command from a different connection.", S(SC::Client)),
+    c("help", 2, LOADING | STALE, NK, "connection", "5.0.0", "", "Returns helpful text about the different subcommands.", S(SC::Client)),
+];
+
+static DEBUG_SUBS: [Command; 3] = [
+    c("sleep", 3, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "1.0.0", "seconds", "Blocks the connection for a number of seconds.", S(SC::Debug)),
+    c("error", 3, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "1.0.0", "message", "Replies with the given error message.", S(SC::Debug)),
+    c("help", 2, LOADING | STALE, NK, "server", "1.0.0", "", "Returns helpful text about the different subcommands.", S(SC::Debug)),
+];
+
+static SLOWLOG_SUBS: [Command; 4] = [
+    c("get", -2, ADMIN | LOADING | STALE, NK, "server", "2.2.12", "[count]", "Returns the slow log's entries.", S(SC::Slowlog)),
+    c("len", 2, ADMIN | LOADING | STALE, NK, "server", "2.2.12", "", "Returns the number of entries in the slow log.", S(SC::Slowlog)),
+    c("reset", 2, ADMIN | LOADING | STALE, NK, "server", "2.2.12", "", "Clears all entries from the slow log.", S(SC::Slowlog)),
+    c("help", 2, LOADING | STALE, NK, "server", "6.2.0", "", "Show helpful text about the different subcommands.", S(SC::Slowlog)),
+];
+
+static ACL_SUBS: [Command; 5] = [
+    c("whoami", 2, NOSCRIPT | LOADING | STALE, NK, "server", "6.0.0", "", "Returns the authenticated username of the current connection.", S(SC::Acl)),
+    c("list", 2, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "6.0.0", "", "Dumps the effective rules in ACL file format.", S(SC::Acl)),
+    c("cat", -2, NOSCRIPT | LOADING | STALE, NK, "server", "6.0.0", "[category]", "Lists the ACL categories, or the commands inside a category.", S(SC::Acl)),
+    c("getuser", 3, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "6.0.0", "username", "Lists the ACL rules of a user.", S(SC::Acl)),
+    c("help", 2, LOADING | STALE, NK, "server", "6.0.0", "", "Returns helpful text about the different subcommands.", S(SC::Acl)),
+];
+
+static LATENCY_SUBS: [Command; 4] = [
+    c("latest", 2, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "2.8.13", "", "Returns the latest latency samples for all events.", S(SC::Latency)),
+    c("history", 3, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "2.8.13", "event", "Returns timestamp-latency samples for an event.", S(SC::Latency)),
+    c("reset", -2, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "2.8.13", "[event [event ...]]", "Resets the latency data for one or more events.", S(SC::Latency)),
+    c("help", 2, LOADING | STALE, NK, "server", "2.8.13", "", "Returns helpful text about the different subcommands.", S(SC::Latency)),
+];
+
+static MODULE_SUBS: [Command; 2] = [
+    c("list", 2, ADMIN | NOSCRIPT, NK, "server", "4.0.0", "", "Returns all loaded modules.", S(SC::Module)),
+    c("help", 2, LOADING | STALE, NK, "server", "5.0.0", "", "Returns helpful text about the different subcommands.", S(SC::Module)),
+];
+
+/// Every command, sorted by name.
+pub static COMMANDS: &[Command] = &[
+    container("acl", "server", "6.0.0", "A container for Access List Control commands.", &ACL_SUBS),
+    c("append", 3, WDF, K1, "string", "2.0.0", "key value", "Appends a string to the value of a key. Creates the key if it doesn't exist.", E(string::append)),
+    c("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NK, "connection", "1.0.0", "[username] password", "Authenticates the connection.", S(SC::Auth)),
+    container("client", "connection", "2.4.0", "A container for client connection commands.", &CLIENT_SUBS),
+    Command {
+        name: "command",
+        arity: -1,
+        flags: LOADING | STALE,
+        keys: NK,
+        group: "server",
+        summary: "Returns detailed information about all commands.",
+        since: "2.8.13",
+        syntax: "",
+        exec: E(meta::command),
+        subcommands: &COMMAND_SUBS,
+    },
+    container("config", "server", "2.0.0", "A container for server configuration commands.", &CONFIG_SUBS),
+    c("copy", -3, WD, K12, "generic", "6.2.0", "source destination [DB destination-db] [REPLACE]", "Copies the value of a key to a new key.", E(keys::copy)),
+    c("dbsize", 1, RF, NK, "server", "1.0.0", "", "Returns the number of keys in the database.", E(keys::dbsize)),
+    container("debug", "server", "1.0.0", "A container for debugging commands.", &DEBUG_SUBS),
+    c("decr", 2, WDF, K1, "string", "1.0.0", "key", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", E(string::incr)),
+    c("decrby", 3, WDF, K1, "string", "1.0.0", "key decrement", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", E(string::incr)),
+    c("del", -2, W, KALL, "generic", "1.0.0", "key [key ...]", "Deletes one or more keys.", E(keys::del)),
+    c("echo", 2, FAST, NK, "connection", "1.0.0", "message", "Returns the given string.", S(SC::Echo)),
+    c("exists", -2, RF, KALL, "generic", "1.0.0", "key [key ...]", "Determines whether one or more keys exist.", E(keys::exists)),
+    c("expire", -3, WF, K1, "generic", "1.0.0", "key seconds [NX | XX | GT | LT]", "Sets the expiration time of a key in seconds.", E(keys::expire)),
+    c("expireat", -3, WF, K1, "generic", "1.2.0", "key unix-time-seconds [NX | XX | GT | LT]", "Sets the expiration time of a key to a Unix timestamp.", E(keys::expire)),
+    c("expiretime", 2, RF, K1, "generic", "7.0.0", "key", "Returns the expiration time of a key as a Unix timestamp.", E(keys::ttl)),
+    c("flushall", -1, W, NK, "server", "1.0.0", "[ASYNC | SYNC]", "Removes all keys from all databases.", E(keys::flushall)),
+    c("flushdb", -1, W, NK, "server", "1.0.0", "[ASYNC | SYNC]", "Remove all keys from the current database.", E(keys::flushdb)),
+    c("get", 2, RF, K1, "string", "1.0.0", "key", "Returns the string value of a key.", E(string::get)),
+    c("getdel", 2, WF, K1, "string", "6.2.0", "key", "Returns the string value of a key after deleting the key.", E(string::getdel)),
+    c("getex", -2, WF, K1, "string", "6.2.0", "key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]", "Returns the string value of a key after setting its expiration time.", E(string::getex)),
+    c("getrange", 4, R, K1, "string", "2.4.0", "key start end", "Returns a substring of the string stored at a key.", E(string::getrange)),
+    c("getset", 3, WDF, K1, "string", "1.0.0", "key value", "Returns the previous string value of a key after setting it to a new value.", E(string::getset)),
+    c("hello", -1, CONN | NO_AUTH | ALLOW_BUSY, NK, "connection", "6.0.0", "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the Redis server.", S(SC::Hello)),
+    c("incr", 2, WDF, K1, "string", "1.0.0", "key", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", E(string::incr)),
+    c("incrby", 3, WDF, K1, "string", "1.0.0", "key increment", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", E(string::incr)),
+    c("incrbyfloat", 3, WDF, K1, "string", "2.6.0", "key increment", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", E(string::incrbyfloat)),
+    c("info", -1, LOADING | STALE, NK, "server", "1.0.0", "[section [section ...]]", "Returns information and statistics about the server.", S(SC::Info)),
+    c("keys", 2, R, NK, "generic", "1.0.0", "pattern", "Returns all key names that match a pattern.", E(keys::keys)),
+    c("lastsave", 1, LOADING | STALE | FAST, NK, "server", "1.0.0", "", "Returns the Unix timestamp of the last successful save to disk.", S(SC::Lastsave)),
+    container("latency", "server", "2.8.13", "A container for latency diagnostics commands.", &LATENCY_SUBS),
+    container("memory", "server", "4.0.0", "A container for memory diagnostics commands.", &MEMORY_SUBS),
+    c("mget", -2, RF, KALL, "string", "1.0.0", "key [key ...]", "Atomically returns the string values of one or more keys.", E(string::mget)),
+    container("module", "server", "4.0.0", "A container for module commands.", &MODULE_SUBS),
+    c("mset", -3, WD, KPAIRS, "string", "1.0.1", "key value [key value ...]", "Atomically creates or modifies the string values of one or more keys.", E(string::mset)),
+    c("msetnx", -3, WD, KPAIRS, "string", "1.0.1", "key value [key value ...]", "Atomically modifies the string values of one or more keys only when all keys don't exist.", E(string::mset)),
+    container("object", "generic", "2.2.3", "A container for object introspection commands.", &OBJECT_SUBS),
+    c("persist", 2, WF, K1, "generic", "2.2.0", "key", "Removes the expiration time of a key.", E(keys::persist)),
+    c("pexpire", -3, WF, K1, "generic", "2.6.0", "key milliseconds [NX | XX | GT | LT]", "Sets the expiration time of a key in milliseconds.", E(keys::expire)),
+    c("pexpireat", -3, WF, K1, "generic", "2.6.0", "key unix-time-milliseconds [NX | XX | GT | LT]", "Sets the expiration time of a key to a Unix milliseconds timestamp.", E(keys::expire)),
+    c("pexpiretime", 2, RF, K1, "generic", "7.0.0", "key", "Returns the expiration time of a key as a Unix milliseconds timestamp.", E(keys::ttl)),
+    c("ping", -1, FAST, NK, "connection", "1.0.0", "[message]", "Returns the server's liveliness response.", S(SC::Ping)),
+    c("psetex", 4, WD, K1, "string", "2.6.0", "key milliseconds value", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", E(string::setex)),
+    c("pttl", 2, RF, K1, "generic", "2.6.0", "key", "Returns the expiration time in milliseconds of a key.", E(keys::ttl)),
+    c("quit", -1, CONN | NO_AUTH | ALLOW_BUSY, NK, "connection", "1.0.0", "", "Closes the connection.", S(SC::Quit)),
+    c("randomkey", 1, R, NK, "generic", "1.0.0", "", "Returns a random key name from the database.", E(keys::randomkey)),
+    c("rename", 3, W, K12, "generic", "1.0.0", "key newkey", "Renames a key and overwrites the destination.", E(keys::rename)),
+    c("renamenx", 3, WF, K12, "generic", "1.0.0", "key newkey", "Renames a key only when the target key name doesn't exist.", E(keys::rename)),
+    c("reset", 1, CONN | NO_AUTH | ALLOW_BUSY, NK, "connection", "6.2.0", "", "Resets the connection.", S(SC::Reset)),
+    c("scan", -2, R, NK, "generic", "2.8.0", "cursor [MATCH pattern] [COUNT count] [TYPE type]", "Iterates over the key names in the database.", E(keys::scan)),
+    c("select", 2, CONN, NK, "connection", "1.0.0", "index", "Changes the selected database.", S(SC::Select)),
+    c("set", -3, WD, K1, "string", "1.0.0", "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", E(string::set)),
+    c("setex", 4, WD, K1, "string", "2.0.0", "key seconds value", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", E(string::setex)),
+    c("setnx", 3, WDF, K1, "string", "1.0.0", "key value", "Set the string value of a key only when the key doesn't exist.", E(string::setnx)),
+    c("setrange", 4, WD, K1, "string", "2.2.0", "key offset value", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", E(string::setrange)),
+    c("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, NK, "server", "1.0.0", "[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]", "Synchronously saves the database(s) to disk and shuts down the Redis server.", S(SC::Shutdown)),
+    container("slowlog", "server", "2.2.12", "A container for slow log commands.", &SLOWLOG_SUBS),
+    c("strlen", 2, RF, K1, "string", "2.2.0", "key", "Returns the length of a string value.", E(string::strlen)),
+    c("substr", 4, R, K1, "string", "1.0.0", "key start end", "Returns a substring from a string value.", E(string::getrange)),
+    c("swapdb", 3, WF, NK, "server", "4.0.0", "index1 index2", "Swaps two Redis databases.", S(SC::Swapdb)),
+    c("time", 1, LOADING | STALE | FAST, NK, "server", "2.6.0", "", "Returns the server time.", S(SC::Time)),
+    c("touch", -2, RF, KALL, "generic", "3.2.1", "key [key ...]", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", E(keys::touch)),
+    c("ttl", 2, RF, K1, "generic", "1.0.0", "key", "Returns the expiration time in seconds of a key.", E(keys::ttl)),
+    c("type", 2, RF, K1, "generic", "1.0.0", "key", "Determines the type of value stored at a key.", E(keys::type_)),
+    c("unlink", -2, WF, KALL, "generic", "4.0.0", "key [key ...]", "Asynchronously deletes one or more keys.", E(keys::del)),
+];
+
+/// The subcommands of a container command.
+pub fn subcommands_of(cmd: &'static Command) -> &'static [Command] {
+    cmd.subcommands
+}
+
+fn index() -> &'static HashMap<&'static str, &'static Command> {
+    static INDEX: OnceLock<HashMap<&'static str, &'static Command>> = OnceLock::new();
+    INDEX.get_or_init(|| COMMANDS.iter().map(|c| (c.name, c)).collect())
+}
+
+/// Look a command up by name, ASCII case-insensitively.
+pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    let mut buf = [0u8; 32];
+    if name.len() > buf.len() {
+        return None;
+    }
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    let s = std::str::from_utf8(lower).ok()?;
+    index().get(s).copied()
+}
+
+/// Resolve `args` to the command to run: the top-level command, or for containers the
+/// subcommand. Returns the entry and its full name (`client|list`).
+pub fn resolve(args: &[Bytes]) -> Result<(&'static Command, String), crate::reply::CmdError> {
+    use crate::reply::CmdError;
+    let name = args.first().map(|b| b.as_ref()).unwrap_or_default();
+    let Some(cmd) = lookup(name) else {
+        return Err(CmdError::UnknownCommand {
+            name: String::from_utf8_lossy(name).into_owned(),
+            args: args[1.min(args.len())..].iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect(),
+        });
+    };
+    if cmd.subcommands.is_empty() || (args.len() == 1 && !matches!(cmd.exec, Exec::Container)) {
+        if !cmd.arity_ok(args.len()) {
+            return Err(CmdError::WrongArity(cmd.name.to_string()));
+        }
+        return Ok((cmd, cmd.name.to_string()));
+    }
+    let Some(sub_name) = args.get(1) else {
+        return Err(CmdError::WrongArity(cmd.name.to_string()));
+    };
+    let Some(sub) = subcommands_of(cmd).iter().find(|c| c.name.as_bytes().eq_ignore_ascii_case(sub_name)) else {
+        return Err(CmdError::UnknownSubcommand {
+            command: cmd.name.to_string(),
+            sub: String::from_utf8_lossy(sub_name).into_owned(),
+        });
+    };
+    let full = format!("{}|{}", cmd.name, sub.name);
+    if !sub.arity_ok(args.len()) {
+        return Err(CmdError::WrongArity(full));
+    }
+    Ok((sub, full))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_invariants() {
+        // Names are sorted, unique, lower-case; arity never 0; key specs are consistent.
+        for pair in COMMANDS.windows(2) {
+            assert!(pair[0].name < pair[1].name, "{} before {}", pair[0].name, pair[1].name);
+        }
+        let check = |c: &Command, parent: Option<&str>| {
+            assert_eq!(c.name, c.name.to_lowercase());
+            assert!(c.arity != 0, "{}", c.name);
+            assert!(!c.summary.is_empty(), "{}", c.name);
+            let (f, l, s) = c.keys;
+            if f > 0 {
+                assert!(s > 0 && (l < 0 || l >= f), "{}", c.name);
+                assert!(c.flags & (WRITE | READONLY) != 0, "{} has keys but no read/write flag", c.name);
+            }
+            if parent.is_some() {
+                assert!(c.arity.unsigned_abs() >= 2, "{}", c.name);
+            }
+            assert!(!(c.flags & WRITE != 0 && c.flags & READONLY != 0), "{}", c.name);
+        };
+        for c in COMMANDS {
+            check(c, None);
+            for s in subcommands_of(c) {
+                check(s, Some(c.name));
+            }
+            if matches!(c.exec, Exec::Container) || c.name == "command" {
+                assert!(!subcommands_of(c).is_empty(), "{}", c.name);
+            }
+        }
+    }
+
+    #[test]
+    fn resolve_reports_redis_errors() {
+        // Unknown commands, unknown subcommands and arity errors read as in Redis 7.
+        let a = |v: &[&str]| v.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect::<Vec<_>>();
+        assert_eq!(
+            resolve(&a(&["nope", "x"])).err().map(|e| e.to_line()),
+            Some("ERR unknown command 'nope', with args beginning with: 'x' ".into())
+        );
+        assert_eq!(
+            resolve(&a(&["get"])).err().map(|e| e.to_line()),
+            Some("ERR wrong number of arguments for 'get' command".into())
+        );
+        assert_eq!(
+            resolve(&a(&["client", "setname"])).err().map(|e| e.to_line()),
+            Some("ERR wrong number of arguments for 'client|setname' command".into())
+        );
+        assert_eq!(
+            resolve(&a(&["client", "bogus"])).err().map(|e| e.to_line()),
+            Some("ERR unknown subcommand 'bogus'. Try CLIENT HELP.".into())
+        );
+        assert!(resolve(&a(&["GeT", "k"])).is_ok());
+        assert_eq!(COMMANDS.iter().find(|c| c.name == "mset").map(|c| c.key_positions(5)), Some(vec![1, 3]));
+    }
+}

@@ -1,0 +1,331 @@
+//! One shard's key index: a hash table for point access beside an ordered set of positions.
+//!
+//! Point lookups (GET, SET, ...) go through a `hashbrown::HashTable` keyed by a 64-bit key hash:
+//! one probe, no pointer chasing. Order is needed for SCAN cursors, the snapshot cursor and
+//! listing the keys of one cluster slot; for that the shard keeps a `BTreeSet<u128>` of
+//! *positions*, `slot << 64 | hash`. A position is stable for the life of a key (it depends only
+//! on the key's bytes and the per-database hash seed), so a cursor that says "continue at
+//! position p" visits every key that stayed present for the whole iteration, whatever was
+//! inserted or deleted in between. `docs/design/keyspace.md` has the measurements behind this
+//! shape (against a plain skiplist and a plain hash table).
+//!
+//! Two distinct keys may share a 64-bit hash; the table tolerates that (equality is on the key
+//! bytes) and so does the ordered set (one position, several keys, always visited together).
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+
+use hashbrown::HashTable;
+
+/// Number of cluster hash slots.
+pub const SLOTS: u16 = 16384;
+
+/// The cluster hash slot of a key: CRC16 (XMODEM) of the key, or of the part between the
+/// first `{` and the next `}` when that part is non-empty (hash tags), modulo 16384.
+pub fn key_slot(key: &[u8]) -> u16 {
+    let hashed = match key.iter().position(|&b| b == b'{') {
+        Some(open) => match key[open + 1..].iter().position(|&b| b == b'}') {
+            Some(len) if len > 0 => &key[open + 1..open + 1 + len],
+            _ => key,
+        },
+        None => key,
+    };
+    crc16(hashed) & (SLOTS - 1)
+}
+
+/// CRC16-CCITT (XMODEM): polynomial 0x1021, initial value 0, as Redis Cluster uses.
+pub fn crc16(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &b in data {
+        crc = (crc << 8) ^ CRC16_TABLE[usize::from(((crc >> 8) as u8) ^ b)];
+    }
+    crc
+}
+
+const CRC16_TABLE: [u16; 256] = {
+    let mut table = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = (i as u16) << 8;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+};
+
+/// A key's ordered position: slot in the high 64 bits, key hash in the low 64.
+#[inline]
+pub fn position(slot: u16, hash: u64) -> u128 {
+    (u128::from(slot) << 64) | u128::from(hash)
+}
+
+/// One key and its value, as stored in the table.
+#[derive(Debug)]
+pub struct Entry<V> {
+    /// The key's bytes (an owned copy: never a slice of a network buffer).
+    pub key: Box<[u8]>,
+    /// The key hash (kept so growth never rehashes key bytes).
+    pub hash: u64,
+    /// The value.
+    pub value: V,
+}
+
+impl<V> Entry<V> {
+    /// This entry's ordered position.
+    pub fn position(&self) -> u128 {
+        position(key_slot(&self.key), self.hash)
+    }
+}
+
+/// The index of one shard. Not synchronised: the keyspace wraps each shard in a lock.
+#[derive(Debug)]
+pub struct ShardIndex<V> {
+    table: HashTable<Entry<V>>,
+    order: BTreeSet<u128>,
+}
+
+impl<V> Default for ShardIndex<V> {
+    fn default() -> Self {
+        ShardIndex { table: HashTable::new(), order: BTreeSet::new() }
+    }
+}
+
+impl<V> ShardIndex<V> {
+    /// An empty index.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether the index holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// The entry for `key`, whose hash is `hash`.
+    #[inline]
+    pub fn get(&self, hash: u64, key: &[u8]) -> Option<&Entry<V>> {
+        self.table.find(hash, |e| e.hash == hash && &*e.key == key)
+    }
+
+    /// The entry for `key`, mutably.
+    #[inline]
+    pub fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Entry<V>> {
+        self.table.find_mut(hash, |e| e.hash == hash && &*e.key == key)
+    }
+
+    /// Insert or replace. Returns the previous value when the key existed (its stored key
+    /// bytes are kept).
+    pub fn insert(&mut self, hash: u64, key: &[u8], value: V) -> Option<V> {
+        if let Some(e) = self.get_mut(hash, key) {
+            return Some(std::mem::replace(&mut e.value, value));
+        }
+        let key: Box<[u8]> = key.into();
+        self.order.insert(position(key_slot(&key), hash));
+        self.table.insert_unique(hash, Entry { key, hash, value }, |e| e.hash);
+        None
+    }
+
+    /// Remove `key`, returning its entry.
+    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Entry<V>> {
+        let found = self.table.find_entry(hash, |e| e.hash == hash && &*e.key == key).ok()?;
+        let (entry, _) = found.remove();
+        let slot = key_slot(&entry.key);
+        // Another key may share this exact position; keep it in the order set if so.
+        let shared = self
+            .table
+            .iter_hash(hash)
+            .any(|e| e.hash == hash && key_slot(&e.key) == slot);
+        if !shared {
+            self.order.remove(&position(slot, hash));
+        }
+        Some(entry)
+    }
+
+    /// Remove every key.
+    pub fn clear(&mut self) {
+        self.table = HashTable::new();
+        self.order = BTreeSet::new();
+    }
+
+    /// The entries whose hash is `hash` (usually zero or one).
+    pub fn with_hash(&self, hash: u64) -> impl Iterator<Item = &Entry<V>> {
+        self.table.iter_hash(hash).filter(move |e| e.hash == hash)
+    }
+
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Entry<V>> {
+        self.table.iter()
+    }
+
+    /// Every entry, mutably, in no particular order.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Entry<V>> {
+        self.table.iter_mut()
+    }
+
+    /// Keep only the entries for which `keep` returns true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&mut Entry<V>) -> bool) {
+        let mut removed = Vec::new();
+        self.table.retain(|e| {
+            let k = keep(e);
+            if !k {
+                removed.push(e.position());
+            }
+            k
+        });
+        for p in removed {
+            let (slot, hash) = ((p >> 64) as u16, p as u64);
+            if !self.table.iter_hash(hash).any(|e| e.hash == hash && key_slot(&e.key) == slot) {
+                self.order.remove(&p);
+            }
+        }
+    }
+
+    /// Visit entries in position order starting at position `from` (inclusive). All the
+    /// entries of one position are visited together. `visit` returns false to stop; the stop
+    /// takes effect at the next position boundary, whose value is returned (None when the
+    /// shard is exhausted).
+    pub fn scan_from(&self, from: u128, mut visit: impl FnMut(&Entry<V>) -> bool) -> Option<u128> {
+        let mut go_on = true;
+        for &p in self.order.range((Bound::Included(from), Bound::Unbounded)) {
+            if !go_on {
+                return Some(p);
+            }
+            let (slot, hash) = ((p >> 64) as u16, p as u64);
+            for e in self.table.iter_hash(hash) {
+                if e.hash == hash && key_slot(&e.key) == slot && !visit(e) {
+                    go_on = false;
+                }
+            }
+        }
+        None
+    }
+
+    /// The first entry at or after position `from`, wrapping around to the start: a cheap
+    /// way to pick a pseudo-random key (RANDOMKEY) given a random position.
+    pub fn entry_near(&self, from: u128) -> Option<&Entry<V>> {
+        let p = self
+            .order
+            .range((Bound::Included(from), Bound::Unbounded))
+            .next()
+            .or_else(|| self.order.iter().next())?;
+        let (slot, hash) = ((*p >> 64) as u16, *p as u64);
+        self.table.iter_hash(hash).find(|e| e.hash == hash && key_slot(&e.key) == slot)
+    }
+
+    /// Number of keys in one cluster slot.
+    pub fn count_in_slot(&self, slot: u16) -> usize {
+        let lo = position(slot, 0);
+        let hi = position(slot, u64::MAX);
+        self.order
+            .range(lo..=hi)
+            .map(|&p| {
+                let hash = p as u64;
+                self.table
+                    .iter_hash(hash)
+                    .filter(|e| e.hash == hash && key_slot(&e.key) == slot)
+                    .count()
+            })
+            .sum()
+    }
+
+    /// Approximate heap bytes held by the index structures themselves (not keys or values):
+    /// for INFO memory and MEMORY USAGE estimates.
+    pub fn overhead_bytes(&self) -> usize {
+        self.table.capacity() * (std::mem::size_of::<Entry<V>>() + 1)
+            + self.order.len() * (std::mem::size_of::<u128>() + 4)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_matches_redis_cluster_examples() {
+        // Redis Cluster spec: CRC16("123456789") = 0x31C3.
+        assert_eq!(crc16(b"123456789"), 0x31C3);
+        assert_eq!(key_slot(b"foo"), 12182);
+        assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"{user1000}.followers"));
+        assert_eq!(key_slot(b"foo{}{bar}"), key_slot(b"foo{}{bar}"));
+        assert_eq!(key_slot(b"{}x"), crc16(b"{}x") & 16383);
+    }
+
+    #[test]
+    fn insert_get_remove_and_colliding_hashes() {
+        // Two keys forced onto the same hash must both be reachable and scanned.
+        let mut ix: ShardIndex<u32> = ShardIndex::new();
+        assert_eq!(ix.insert(7, b"a", 1), None);
+        assert_eq!(ix.insert(7, b"b", 2), None);
+        assert_eq!(ix.insert(7, b"a", 3), Some(1));
+        assert_eq!(ix.get(7, b"a").map(|e| e.value), Some(3));
+        assert_eq!(ix.get(7, b"b").map(|e| e.value), Some(2));
+        let mut seen = Vec::new();
+        assert_eq!(ix.scan_from(0, |e| { seen.push(e.key.to_vec()); true }), None);
+        assert_eq!(seen.len(), 2);
+        assert!(ix.remove(7, b"a").is_some());
+        assert_eq!(ix.get(7, b"b").map(|e| e.value), Some(2));
+        let mut n = 0;
+        ix.scan_from(0, |_| { n += 1; true });
+        assert_eq!(n, 1);
+        assert!(ix.remove(7, b"b").is_some());
+        assert!(ix.order.is_empty());
+    }
+
+    #[test]
+    fn scan_visits_everything_that_stays_despite_churn() {
+        // A key present for the whole iteration is visited, whatever else changes.
+        let hash = |k: &[u8]| crc16(k) as u64 * 0x9E37_79B9_7F4A_7C15;
+        let mut ix: ShardIndex<()> = ShardIndex::new();
+        for i in 0..500u32 {
+            let k = format!("stay{i}");
+            ix.insert(hash(k.as_bytes()), k.as_bytes(), ());
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = Some(0u128);
+        let mut round = 0u32;
+        while let Some(from) = cursor {
+            let mut budget = 10;
+            cursor = ix.scan_from(from, |e| {
+                seen.insert(e.key.to_vec());
+                budget -= 1;
+                budget > 0
+            });
+            for j in 0..5 {
+                let k = format!("churn{round}-{j}");
+                ix.insert(hash(k.as_bytes()), k.as_bytes(), ());
+                let old = format!("churn{}-{j}", round.saturating_sub(1));
+                ix.remove(hash(old.as_bytes()), old.as_bytes());
+            }
+            round += 1;
+        }
+        for i in 0..500u32 {
+            assert!(seen.contains(format!("stay{i}").as_bytes()), "missed stay{i}");
+        }
+    }
+
+    #[test]
+    fn retain_and_count_in_slot() {
+        // retain drops positions of removed keys; count_in_slot counts per cluster slot.
+        let mut ix: ShardIndex<u32> = ShardIndex::new();
+        for i in 0..100u32 {
+            let k = format!("{{tag}}{i}");
+            ix.insert(u64::from(i) * 31, k.as_bytes(), i);
+        }
+        assert_eq!(ix.count_in_slot(key_slot(b"{tag}")), 100);
+        ix.retain(|e| e.value % 2 == 0);
+        assert_eq!(ix.len(), 50);
+        assert_eq!(ix.order.len(), 50);
+        assert_eq!(ix.count_in_slot(key_slot(b"{tag}")), 50);
+        assert!(ix.entry_near(u128::MAX).is_some());
+    }
+}

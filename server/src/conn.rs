@@ -1,0 +1,249 @@
+//! One client connection: read, parse (shared sans-IO codec), gate, execute, write.
+//!
+//! Replies for every command parsed from one read go out in one write. While a reply batch
+//! is being written the connection does not read, so a client that does not read its
+//! replies only ever holds one batch of output (bounded by [`OUTPUT_FLUSH_BYTES`] plus the
+//! largest single reply) and one query buffer (bounded by `client-query-buffer-limit`).
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use vole_engine::cmd::{Ctx, EngineLimits};
+use vole_engine::command::{flags, resolve, Command, Exec};
+use vole_engine::keyspace::Db;
+use vole_engine::resp::{self, Limits, Proto};
+use vole_engine::{CmdError, Reply};
+
+use crate::server::{ClientInfo, Server};
+
+/// Flush the output buffer mid-batch once it grows past this, so a long pipeline of big
+/// replies never accumulates in memory.
+pub const OUTPUT_FLUSH_BYTES: usize = 1024 * 1024;
+const READ_CHUNK_BYTES: usize = 16 * 1024;
+
+/// CLIENT REPLY mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Set by CLIENT REPLY SKIP: drop this reply, then skip the next one.
+    SkipArmed,
+    /// Drop the next reply, then turn replies back on.
+    Skip,
+}
+
+/// Per-connection state the command implementations may change.
+pub struct Session {
+    pub server: Arc<Server>,
+    pub info: Arc<ClientInfo>,
+    pub db: Arc<Db>,
+    pub proto: Proto,
+    pub authenticated: bool,
+    pub reply_mode: ReplyMode,
+    pub close_after_reply: bool,
+    pub limits: EngineLimits,
+}
+
+/// What executing one command produced.
+pub enum Outcome {
+    Reply(Reply),
+    /// No reply at all (SHUTDOWN succeeded, the process is going away).
+    Silent,
+}
+
+/// Serve one connection until it closes.
+pub async fn serve(server: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, local: SocketAddr) {
+    let _ = sock.set_nodelay(true);
+    let maxclients = server.config.read().maxclients;
+    if server.clients.lock().len() >= maxclients {
+        server.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        let _ = sock.write_all(b"-ERR max number of clients reached\r\n").await;
+        return;
+    }
+    let info = server.register(peer, local);
+    let id = info.id;
+    let db = server.ks.db(0).cloned();
+    let Some(db) = db else { return };
+    let needs_auth = server.config.read().requirepass.is_some();
+    let mut s = Session {
+        server: server.clone(),
+        info,
+        db,
+        proto: Proto::Resp2,
+        authenticated: !needs_auth,
+        reply_mode: ReplyMode::On,
+        close_after_reply: false,
+        limits: EngineLimits::default(),
+    };
+    let r = connection_loop(&mut s, &mut sock).await;
+    if let Err(e) = r {
+        tracing::debug!(client = id, "connection closed: {e}");
+    }
+    server.unregister(id);
+}
+
+async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Result<()> {
+    let mut inbuf = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    let mut out = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    loop {
+        let info = s.info.clone();
+        if inbuf.capacity() - inbuf.len() < READ_CHUNK_BYTES / 2 {
+            let hint = resp::pending_bulk_hint(&inbuf).unwrap_or(0);
+            inbuf.reserve(READ_CHUNK_BYTES.max(hint.saturating_sub(inbuf.len())));
+        }
+        let n = tokio::select! {
+            r = sock.read_buf(&mut inbuf) => r?,
+            _ = info.kill.notified() => return Ok(()),
+        };
+        if info.killed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        s.server.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        *info.last_active.lock() = Instant::now();
+        let (qlimit, bulk_limit) = {
+            let c = s.server.config.read();
+            (c.client_query_buffer_limit, c.proto_max_bulk_len)
+        };
+        s.limits.proto_max_bulk_len_bytes = bulk_limit;
+        loop {
+            let limits = Limits {
+                proto_max_bulk_len_bytes: bulk_limit,
+                authenticated: s.authenticated,
+                ..Limits::default()
+            };
+            match resp::parse_request(&mut inbuf, &limits) {
+                Ok(Some(args)) => {
+                    let outcome = execute(s, &args).await;
+                    match outcome {
+                        Outcome::Reply(reply) => emit(s, &reply, &mut out),
+                        Outcome::Silent => {}
+                    }
+                    if s.close_after_reply {
+                        flush(s, sock, &mut out).await?;
+                        return Ok(());
+                    }
+                    if out.len() >= OUTPUT_FLUSH_BYTES {
+                        flush(s, sock, &mut out).await?;
+                    }
+                    if info.killed.load(Ordering::Relaxed) {
+                        flush(s, sock, &mut out).await?;
+                        return Ok(());
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // Replies to the valid commands before the bad bytes still go out.
+                    let line = e.to_string();
+                    tracing::debug!(client = info.id, "protocol error: {line}");
+                    s.server.error_replies.fetch_add(1, Ordering::Relaxed);
+                    out.extend_from_slice(b"-");
+                    out.extend_from_slice(line.as_bytes());
+                    out.extend_from_slice(b"\r\n");
+                    flush(s, sock, &mut out).await?;
+                    return Ok(());
+                }
+            }
+        }
+        info.qbuf.store(inbuf.len(), Ordering::Relaxed);
+        if inbuf.len() > qlimit {
+            tracing::warn!(client = info.id, bytes = inbuf.len(), "closing client that reached the query buffer limit");
+            flush(s, sock, &mut out).await?;
+            return Ok(());
+        }
+        flush(s, sock, &mut out).await?;
+    }
+}
+
+fn emit(s: &mut Session, reply: &Reply, out: &mut BytesMut) {
+    if reply.is_error() {
+        s.server.error_replies.fetch_add(1, Ordering::Relaxed);
+    }
+    match s.reply_mode {
+        ReplyMode::On => resp::encode(reply, s.proto, out),
+        ReplyMode::Off => {}
+        ReplyMode::SkipArmed => s.reply_mode = ReplyMode::Skip,
+        ReplyMode::Skip => s.reply_mode = ReplyMode::On,
+    }
+}
+
+async fn flush(s: &Session, sock: &mut TcpStream, out: &mut BytesMut) -> std::io::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    sock.write_all(out).await?;
+    s.server.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
+    out.clear();
+    if out.capacity() > 4 * OUTPUT_FLUSH_BYTES {
+        *out = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    }
+    Ok(())
+}
+
+/// The gate and dispatch: every generic check happens here, once, before a handler runs.
+pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
+    s.server.total_commands.fetch_add(1, Ordering::Relaxed);
+    let (cmd, full_name) = match resolve(args) {
+        Ok(found) => found,
+        Err(e) => return Outcome::Reply(e.into()),
+    };
+    *s.info.last_cmd.lock() = full_name;
+    let server = s.server.clone();
+    let stat = server.cmd_stat(cmd);
+    if !s.authenticated && cmd.flags & flags::NO_AUTH == 0 {
+        if let Some(st) = stat {
+            st.rejected.fetch_add(1, Ordering::Relaxed);
+        }
+        return Outcome::Reply(CmdError::NoAuth.into());
+    }
+    wait_if_paused(s, cmd).await;
+    let started = Instant::now();
+    let outcome = match cmd.exec {
+        Exec::Engine(handler) => {
+            let mut ctx = Ctx::new(&s.server.ks, s.db.clone(), &s.limits);
+            ctx.no_touch = s.info.no_touch.load(Ordering::Relaxed);
+            Outcome::Reply(handler(&mut ctx, args).unwrap_or_else(Reply::from))
+        }
+        Exec::Server(which) => crate::commands::run(s, which, args).await,
+        Exec::Container => Outcome::Reply(CmdError::WrongArity(cmd.name.to_string()).into()),
+    };
+    let took = started.elapsed();
+    if let Some(st) = stat {
+        st.calls.fetch_add(1, Ordering::Relaxed);
+        st.usec.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        if matches!(&outcome, Outcome::Reply(r) if r.is_error()) {
+            st.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    if cmd.flags & flags::SKIP_SLOWLOG == 0 {
+        s.server.maybe_slowlog(args, took, &s.info);
+    }
+    outcome
+}
+
+/// CLIENT PAUSE: hold this command until the pause ends (all commands, or only writes).
+async fn wait_if_paused(s: &Session, cmd: &Command) {
+    loop {
+        let until = s.server.pause_until_ms.load(Ordering::Relaxed);
+        let now = s.server.ks.now_ms();
+        if until <= now {
+            return;
+        }
+        let writes_only = s.server.pause_writes_only.load(Ordering::Relaxed);
+        if writes_only && cmd.flags & (flags::WRITE | flags::MAY_REPLICATE) == 0 {
+            return;
+        }
+        let wait = std::time::Duration::from_millis((until - now) as u64);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {},
+            _ = s.server.unpaused.notified() => {},
+        }
+    }
+}

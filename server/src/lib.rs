@@ -1,0 +1,18 @@
+//! vole-server: the process.
+//!
+//! - [`config`]: flags, the config file and the parameters behind CONFIG GET/SET.
+//! - [`server`]: state shared by all connections and the accept loop.
+//! - [`conn`]: one connection: read, parse with the engine's sans-IO codec, gate, execute, write.
+//! - [`commands`]: commands that need the process (CLIENT, CONFIG, HELLO, INFO, ...).
+//! - [`info`]: the INFO report.
+//!
+//! The data and the command logic live in `vole-engine`; this crate owns sockets and tasks.
+
+#![forbid(unsafe_code)]
+
+pub mod alloc_stats;
+pub mod commands;
+pub mod config;
+pub mod conn;
+pub mod info;
+pub mod server;

@@ -1,0 +1,39 @@
+//! `vole`: start the server.
+
+use clap::Parser;
+use vole_server::config::{Config, Flags};
+use vole_server::server::{run, Server};
+
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+fn main() {
+    let flags = Flags::parse();
+    let config = match Config::load(&flags) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("vole: {e:#}");
+            std::process::exit(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VOLE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.loglevel));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    if let Err(e) = std::fs::create_dir_all(&config.dir) {
+        eprintln!("vole: cannot create data directory {}: {e}", config.dir.display());
+        std::process::exit(2);
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vole: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let server = Server::new(config);
+    if let Err(e) = rt.block_on(run(server)) {
+        eprintln!("vole: {e:#}");
+        std::process::exit(1);
+    }
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+}

@@ -1,0 +1,200 @@
+//! Shared helpers for the cross-process tests: start the real `vole` binary (and, for the
+//! differential tests, a real `redis-server`) on free loopback ports, and talk RESP to them.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use vole_engine::resp::{encode_command, parse_value, Limits, Value};
+
+/// A running `vole` process, killed on drop.
+pub struct Vole {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub dir: PathBuf,
+}
+
+/// A fresh, empty directory under the system temp dir.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("vole-test-{}-{tag}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create temp dir");
+    d
+}
+
+impl Vole {
+    /// Start vole on a free port with extra flags.
+    pub fn start(extra: &[&str]) -> Vole {
+        let dir = temp_dir("vole");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vole"))
+            .args(["--addr", "127.0.0.1:0", "--dir"])
+            .arg(&dir)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn vole");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read vole's first line");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from vole: {line:?}"))
+            .parse()
+            .expect("address");
+        Vole { child, addr, dir }
+    }
+
+    /// A `redis` crate connection.
+    pub fn client(&self) -> redis::Connection {
+        let url = format!("redis://{}/", self.addr);
+        redis::Client::open(url).expect("client").get_connection().expect("connect")
+    }
+
+    /// A raw RESP connection.
+    pub fn raw(&self) -> Raw {
+        Raw::connect(self.addr)
+    }
+}
+
+impl Drop for Vole {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; good enough for a child to take).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// A running `redis-server`, killed on drop.
+pub struct Redis {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Redis {
+    /// Start redis-server on a free port without persistence, or None if it is not installed
+    /// (unless VOLE_REQUIRE_REDIS=1, as in CI, where its absence fails the test).
+    pub fn start() -> Option<Redis> {
+        let found = Command::new("redis-server").arg("--version").output().is_ok();
+        if !found {
+            if std::env::var("VOLE_REQUIRE_REDIS").as_deref() == Ok("1") {
+                panic!("redis-server is required (VOLE_REQUIRE_REDIS=1) but not installed");
+            }
+            eprintln!("SKIPPED: redis-server not installed; install it to run differential tests");
+            return None;
+        }
+        for _ in 0..5 {
+            let port = free_port();
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-server");
+            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+            let mut r = Redis { child, addr };
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if TcpStream::connect(addr).is_ok() {
+                    return Some(r);
+                }
+                if let Ok(Some(_)) = r.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = r.child.kill();
+        }
+        panic!("could not start redis-server");
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A raw RESP connection with a read buffer.
+pub struct Raw {
+    pub stream: TcpStream,
+    buf: BytesMut,
+}
+
+impl Raw {
+    pub fn connect(addr: SocketAddr) -> Raw {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        Raw { stream, buf: BytesMut::new() }
+    }
+
+    /// Send raw bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Send a command as a RESP array.
+    pub fn send_cmd(&mut self, args: &[&[u8]]) {
+        let mut out = BytesMut::new();
+        encode_command(args, &mut out);
+        self.send(&out);
+    }
+
+    /// Read one reply, or None if the server closed the connection.
+    pub fn read(&mut self) -> Option<Value> {
+        let limits = Limits { authenticated: true, ..Limits::default() };
+        loop {
+            if let Some((v, n)) = parse_value(&self.buf, &limits).expect("server sent malformed RESP") {
+                let _ = self.buf.split_to(n);
+                return Some(v);
+            }
+            let mut chunk = [0u8; 65536];
+            let n = match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
+                Err(e) => panic!("read: {e}"),
+            };
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Send a command given as words and read its reply.
+    pub fn cmd(&mut self, args: &[&str]) -> Value {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.send_cmd(&a);
+        self.read().expect("connection closed")
+    }
+
+    /// Whether the server has closed the connection (reads EOF within the timeout).
+    pub fn is_closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        self.stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        matches!(self.stream.read(&mut b), Ok(0) | Err(_))
+    }
+}
+
+/// Shorthand for a bulk string value.
+pub fn bulk(s: &str) -> Value {
+    Value::Bulk(bytes::Bytes::copy_from_slice(s.as_bytes()))
+}
+
+/// Shorthand for an error reply that starts with `prefix`.
+pub fn is_err(v: &Value, prefix: &str) -> bool {
+    matches!(v, Value::Error(e) if e.starts_with(prefix.as_bytes()))
+}

@@ -1,0 +1,1 @@
+//! vole-tools: vole-cli and vole-tool.

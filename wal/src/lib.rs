@@ -1,0 +1,1 @@
+//! vole-wal: placeholder until the Durability issue.
