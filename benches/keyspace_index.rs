@@ -10,18 +10,24 @@
 //!   `RwLock`, exactly as the keyspace does it: every op computes foldhash and the CRC16 slot.
 //! - `d_shard_skipset`: the same sharding, but the order kept in a
 //!   `crossbeam_skiplist::SkipSet<u128>` of positions instead of the `BTreeSet`.
+//! - `e_hashshard_btree`: (c) with the shard taken from hash bits instead of the slot, so that
+//!   a lookup computes no CRC16 (the slot is computed on insert and delete only); SCAN then
+//!   walks the shards one after the other instead of in one global position order.
+//! - `f_hashshard_slotvec`: (e) with the order kept in small sorted `Vec<u128>`s of positions,
+//!   one per 16 slots in each shard, instead of the `BTreeSet`.
 //!
-//! Operations at 1M keys: `get` (hit), `insert` (new keys, the table staying at 1M: each timed
+//! Operations at 1M keys: `get` (hit, back-to-back independent lookups: throughput),
+//! `get_dep` (hit, each lookup's key chosen from the previous result: latency), `insert` (new keys, the table staying at 1M: each timed
 //! batch of inserts is removed again untimed), `delete` (existing keys, re-inserted untimed),
 //! `scan` (ordered iteration in pages of 100 from a resumable cursor; none for the hash map).
-//! `get` at 10M keys too when `VOLE_BENCH_10M=1`. Before the timings the binary prints a
+//! `get` and `get_dep` at 10M keys too when `VOLE_BENCH_10M=1`. Before the timings the binary prints a
 //! bytes-per-key table, measured in a child process per candidate with a counting global
 //! allocator (live heap bytes requested) and the process RSS.
 //!
 //! Reproduce (see docs/design/keyspace.md):
 //! `cargo bench -p vole-engine --bench keyspace_index -- --warm-up-time 1 --measurement-time 3 --sample-size 10`
 //!
-//! Environment: `VOLE_BENCH_10M=1` adds the 10M-key `get` runs; `VOLE_BENCH_NO_MEM=1` skips
+//! Environment: `VOLE_BENCH_10M=1` adds the 10M-key runs; `VOLE_BENCH_NO_MEM=1` skips
 //! the bytes-per-key table. The counting allocator stays installed during the timings: it adds
 //! a few atomic increments to every allocation (insert and delete pay it, get does not).
 
@@ -41,7 +47,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
-use vole_engine::index::{key_slot, position, Entry, ShardIndex};
+use vole_engine::index::{key_slot, position, Entry, ShardIndex, SLOTS};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -160,6 +166,7 @@ trait Index {
 struct Cursor {
     key: Option<Vec<u8>>,
     pos: u128,
+    shard: usize,
 }
 
 /// (a) A plain skiplist keyed by the key bytes.
@@ -247,6 +254,88 @@ impl<V: Val> Shard<V> for ShardIndex<V> {
     }
 }
 
+/// Buckets of (f)'s order structure: one sorted vector per 16 consecutive slots.
+const SLOT_BUCKETS: usize = SLOTS as usize / 16;
+
+/// (f)'s shard: the same hash table, the order in small sorted vectors of positions, one per
+/// 16 slots (1024 per shard): an insert or delete is a binary search and a short memmove.
+struct SlotVecShard<V> {
+    table: HashTable<Entry<V>>,
+    order: Vec<Vec<u128>>,
+}
+
+impl<V> Default for SlotVecShard<V> {
+    fn default() -> Self {
+        SlotVecShard {
+            table: HashTable::new(),
+            order: (0..SLOT_BUCKETS).map(|_| Vec::new()).collect(),
+        }
+    }
+}
+
+impl<V: Val> Shard<V> for SlotVecShard<V> {
+    #[inline]
+    fn get(&self, hash: u64, key: &[u8]) -> Option<&Entry<V>> {
+        self.table.find(hash, |e| e.hash == hash && &*e.key == key)
+    }
+    fn insert(&mut self, hash: u64, key: &[u8], value: V) -> Option<V> {
+        if let Some(e) = self
+            .table
+            .find_mut(hash, |e| e.hash == hash && &*e.key == key)
+        {
+            return Some(std::mem::replace(&mut e.value, value));
+        }
+        let key: Box<[u8]> = key.into();
+        let slot = key_slot(&key);
+        let p = position(slot, hash);
+        let bucket = &mut self.order[usize::from(slot >> 4)];
+        if let Err(at) = bucket.binary_search(&p) {
+            bucket.insert(at, p);
+        }
+        self.table
+            .insert_unique(hash, Entry { key, hash, value }, |e| e.hash);
+        None
+    }
+    fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Entry<V>> {
+        let found = self
+            .table
+            .find_entry(hash, |e| e.hash == hash && &*e.key == key)
+            .ok()?;
+        let (entry, _) = found.remove();
+        let slot = key_slot(&entry.key);
+        let shared = self
+            .table
+            .iter_hash(hash)
+            .any(|e| e.hash == hash && key_slot(&e.key) == slot);
+        if !shared {
+            let bucket = &mut self.order[usize::from(slot >> 4)];
+            if let Ok(at) = bucket.binary_search(&position(slot, hash)) {
+                bucket.remove(at);
+            }
+        }
+        Some(entry)
+    }
+    fn scan_from(&self, from: u128, mut visit: impl FnMut(&Entry<V>) -> bool) -> Option<u128> {
+        let mut go_on = true;
+        let first = ((from >> 64) as usize >> 4).min(SLOT_BUCKETS);
+        for bucket in &self.order[first..] {
+            let start = bucket.partition_point(|&p| p < from);
+            for &p in &bucket[start..] {
+                if !go_on {
+                    return Some(p);
+                }
+                let (slot, hash) = ((p >> 64) as u16, p as u64);
+                for e in self.table.iter_hash(hash) {
+                    if e.hash == hash && key_slot(&e.key) == slot && !visit(e) {
+                        go_on = false;
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
 /// (d)'s shard: the same hash table, the order in a lock-free skiplist of positions.
 struct SkipShard<V> {
     table: HashTable<Entry<V>>,
@@ -315,14 +404,17 @@ impl<V: Val> Shard<V> for SkipShard<V> {
 }
 
 /// (c) and (d): one database as the keyspace lays it out: 64 locked shards, shard = slot >> 8,
-/// hashes from foldhash with a per-database random seed.
-struct Sharded<V, S> {
+/// hashes from foldhash with a per-database random seed. With `BY_HASH` (candidate e) the shard
+/// is taken from hash bits 40..46 instead, so a lookup never computes the CRC16 slot (the
+/// shard's order is still by position, but the shards no longer partition the position space:
+/// a cursor walks them one after the other).
+struct Sharded<V, S, const BY_HASH: bool = false> {
     state: foldhash::quality::RandomState,
     shards: Vec<RwLock<S>>,
     _v: std::marker::PhantomData<fn() -> V>,
 }
 
-impl<V: Val, S: Shard<V>> Sharded<V, S> {
+impl<V: Val, S: Shard<V>, const BY_HASH: bool> Sharded<V, S, BY_HASH> {
     fn new() -> Self {
         Sharded {
             state: foldhash::quality::RandomState::default(),
@@ -334,12 +426,17 @@ impl<V: Val, S: Shard<V>> Sharded<V, S> {
     #[inline(always)]
     fn locate(&self, key: &[u8]) -> (u64, &RwLock<S>) {
         let hash = self.state.hash_one(key);
-        let slot = key_slot(key);
-        (hash, &self.shards[usize::from(slot >> 8)])
+        let shard = if BY_HASH {
+            // Not the top bits (hashbrown's 7-bit tag) nor the low ones (its bucket index).
+            (hash >> 40) as usize & (SHARDS - 1)
+        } else {
+            usize::from(key_slot(key) >> 8)
+        };
+        (hash, &self.shards[shard])
     }
 }
 
-impl<V: Val, S: Shard<V>> Index for Sharded<V, S> {
+impl<V: Val, S: Shard<V>, const BY_HASH: bool> Index for Sharded<V, S, BY_HASH> {
     #[inline]
     fn get(&self, key: &[u8]) -> Option<u64> {
         let (hash, shard) = self.locate(key);
@@ -359,6 +456,33 @@ impl<V: Val, S: Shard<V>> Index for Sharded<V, S> {
         // Positions are slot << 64 | hash and shard = slot >> 8, so the shards partition the
         // position space in order: one cursor runs through them all.
         let mut budget = PAGE;
+        if BY_HASH {
+            // Shard by shard: the cursor is (shard, position within the shard).
+            loop {
+                let next = self.shards[cursor.shard].read().scan_from(cursor.pos, |e| {
+                    visit(&e.key);
+                    budget = budget.saturating_sub(1);
+                    budget > 0
+                });
+                match next {
+                    Some(p) => {
+                        cursor.pos = p;
+                        return Some(true);
+                    }
+                    None if cursor.shard + 1 < SHARDS => {
+                        cursor.shard += 1;
+                        cursor.pos = 0;
+                        if budget == 0 {
+                            return Some(true);
+                        }
+                    }
+                    None => {
+                        (cursor.shard, cursor.pos) = (0, 0);
+                        return Some(false);
+                    }
+                }
+            }
+        }
         loop {
             let shard = ((cursor.pos >> 64) as usize) >> 8;
             let next = self.shards[shard].read().scan_from(cursor.pos, |e| {
@@ -405,6 +529,12 @@ fn candidates<V: Val>() -> Vec<Candidate> {
         ("d_shard_skipset", |n| {
             build(Sharded::<V, SkipShard<V>>::new(), n)
         }),
+        ("e_hashshard_btree", |n| {
+            build(Sharded::<V, ShardIndex<V>, true>::new(), n)
+        }),
+        ("f_hashshard_slotvec", |n| {
+            build(Sharded::<V, SlotVecShard<V>, true>::new(), n)
+        }),
     ]
 }
 
@@ -422,6 +552,26 @@ fn bench_get(c: &mut Criterion, group: &str, name: &str, ix: &dyn Index, lookups
                 i = 0;
             }
             black_box(v)
+        })
+    });
+    g.finish();
+}
+
+/// Like `bench_get`, but each lookup's key index depends on the previous lookup's result, so
+/// the CPU cannot overlap the cache misses of consecutive lookups (as in a server, where each
+/// lookup sits between parsing and replying): this is latency, `bench_get` is throughput.
+fn bench_get_dep(c: &mut Criterion, group: &str, name: &str, ix: &dyn Index, lookups: &Keys) {
+    let mut g = c.benchmark_group(group);
+    let zero = black_box(0u64);
+    g.bench_function(name, |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let v = ix.get(lookups.key(i)).unwrap_or(0);
+            i += 1 + (v & zero) as usize;
+            if i >= lookups.len() {
+                i = 0;
+            }
+            v
         })
     });
     g.finish();
@@ -500,12 +650,22 @@ fn bench_delete(c: &mut Criterion, group: &str, name: &str, ix: &mut dyn Index, 
 }
 
 /// Time per key returned by a SCAN-like walk in pages of `PAGE`, resuming from a cursor.
-fn bench_scan(c: &mut Criterion, group: &str, name: &str, ix: &dyn Index) {
+fn bench_scan(c: &mut Criterion, group: &str, name: &str, ix: &dyn Index, keys: usize) {
     let mut cursor = Cursor::default();
+    // One full pass first: it must return every key exactly once.
     let mut probe = Cursor::default();
-    if ix.scan_page(&mut probe, &mut |_| {}).is_none() {
-        return; // unordered
+    let mut total = 0;
+    loop {
+        match ix.scan_page(&mut probe, &mut |_| total += 1) {
+            None => return, // unordered
+            Some(true) => {}
+            Some(false) => break,
+        }
     }
+    assert_eq!(
+        total, keys,
+        "{name}: a full scan pass returned {total} keys, not {keys}"
+    );
     let mut g = c.benchmark_group(group);
     g.bench_function(name, |b| {
         b.iter_custom(|iters| {
@@ -613,7 +773,7 @@ fn memory_table() {
     println!("bytes per key (16-byte keys `key:%012d`; heap = live bytes requested from the");
     println!("allocator, rss = resident set growth incl. malloc overhead), at 0.9M and 1M keys:");
     println!(
-        "{:<17} {:<12} {:>9} {:>9} {:>9} {:>9}",
+        "{:<19} {:<12} {:>9} {:>9} {:>9} {:>9}",
         "candidate", "value", "heap@0.9M", "rss@0.9M", "heap@1M", "rss@1M"
     );
     for val in ["u64", "box16"] {
@@ -630,7 +790,7 @@ fn memory_table() {
             let f: Vec<&str> = line[3..].split_whitespace().collect();
             let field = |i: usize| f.get(i).copied().unwrap_or("?");
             println!(
-                "{:<17} {:<12} {:>9} {:>9} {:>9} {:>9}",
+                "{:<19} {:<12} {:>9} {:>9} {:>9} {:>9}",
                 name,
                 if val == "u64" { "u64" } else { "Box<[u8;16]>" },
                 field(0),
@@ -667,9 +827,10 @@ fn main() {
     for (name, make) in candidates::<u64>() {
         let mut ix = make(M);
         bench_get(&mut c, "get_1M", name, &*ix, &lookups);
+        bench_get_dep(&mut c, "get_dep_1M", name, &*ix, &lookups);
         bench_insert(&mut c, "insert_1M", name, &mut *ix, &fresh);
         bench_delete(&mut c, "delete_1M", name, &mut *ix, &lookups);
-        bench_scan(&mut c, "scan_1M_per_key", name, &*ix);
+        bench_scan(&mut c, "scan_1M_per_key", name, &*ix, M);
     }
     drop((lookups, fresh));
 
@@ -679,6 +840,7 @@ fn main() {
         for (name, make) in candidates::<u64>() {
             let ix = make(TEN_M);
             bench_get(&mut c, "get_10M", name, &*ix, &lookups);
+            bench_get_dep(&mut c, "get_dep_10M", name, &*ix, &lookups);
         }
     }
 

@@ -31,9 +31,9 @@ for p in $VPORT $RPORT; do
 done
 
 RESULTS=$(mktemp)
-run() { # server port pipeline
+run() { # server port pipeline: appends "server|pipeline|test|rps" lines
   redis-benchmark -h 127.0.0.1 -p "$2" -c $CLIENTS -n "$REQUESTS" -P "$3" -t "$TESTS" -r 100000 --csv -q 2>/dev/null \
-    | tr -d '"' | awk -F, -v s="$1" -v p="$3" 'NR>1 || $1!="test" { if ($1!="test") print s, p, $1, $2 }' >> "$RESULTS"
+    | tr -d '"' | awk -F, -v s="$1" -v p="$3" '$1 != "test" { print s "|" p "|" $1 "|" $2 }' >> "$RESULTS"
 }
 for r in $(seq "$ROUNDS"); do
   for P in 1 16; do
@@ -42,13 +42,15 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END { if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
-printf '%-22s %-4s %14s %14s %8s\n' test "-P" "vole rps" "redis rps" ratio
+median() { sort -n | awk '{a[NR]=$1} END { if (NR == 0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
+printf '| %-16s | %-3s | %12s | %12s | %6s |\n' test "-P" "vole rps" "redis rps" ratio
+printf '|%s|%s|%s|%s|%s|\n' ------------------ ----- -------------- -------------- --------
 for P in 1 16; do
-  for T in $(awk -v p=$P '$2==p {print $3}' "$RESULTS" | sort -u); do
-    V=$(awk -v p=$P -v t="$T" '$1=="vole" && $2==p && $3==t {print $4}' "$RESULTS" | median)
-    R=$(awk -v p=$P -v t="$T" '$1=="redis" && $2==p && $3==t {print $4}' "$RESULTS" | median)
-    printf '%-22s %-4s %14.0f %14.0f %8.2f\n' "$T" "$P" "$V" "$R" "$(echo "$V / $R" | bc -l)"
+  awk -F'|' -v p=$P '$2==p {print $3}' "$RESULTS" | sort -u | while IFS= read -r T; do
+    V=$(awk -F'|' -v p=$P -v t="$T" '$1=="vole" && $2==p && $3==t {print $4}' "$RESULTS" | median)
+    R=$(awk -F'|' -v p=$P -v t="$T" '$1=="redis" && $2==p && $3==t {print $4}' "$RESULTS" | median)
+    RATIO=$(awk -v v="$V" -v r="$R" 'BEGIN { if (r > 0) printf "%.2f", v / r; else print "n/a" }')
+    printf '| %-16s | %-3s | %12.0f | %12.0f | %6s |\n' "$T" "$P" "$V" "$R" "$RATIO"
   done
 done
 rm -f "$RESULTS"

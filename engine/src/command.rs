@@ -166,6 +166,7 @@ impl Command {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // a positional table row reads best as one call
 const fn c(
     name: &'static str,
     arity: i32,
@@ -219,10 +220,10 @@ const WF: u32 = WRITE | FAST;
 const CONN: u32 = NOSCRIPT | LOADING | STALE | FAST;
 
 static OBJECT_SUBS: [Command; 5] = [
-    c("encoding", 3, RF, (2, 2, 1), "generic", "2.2.3", "key", "Returns the internal encoding of a Redis object.", E(keys::object)),
-    c("freq", 3, RF, (2, 2, 1), "generic", "4.0.0", "key", "Returns the logarithmic access frequency counter of a Redis object.", E(keys::object)),
-    c("idletime", 3, RF, (2, 2, 1), "generic", "2.2.3", "key", "Returns the time since the last access to a Redis object.", E(keys::object)),
-    c("refcount", 3, RF, (2, 2, 1), "generic", "2.2.3", "key", "Returns the reference count of a value of a key.", E(keys::object)),
+    c("encoding", 3, R, (2, 2, 1), "generic", "2.2.3", "key", "Returns the internal encoding of a Redis object.", E(keys::object)),
+    c("freq", 3, R, (2, 2, 1), "generic", "4.0.0", "key", "Returns the logarithmic access frequency counter of a Redis object.", E(keys::object)),
+    c("idletime", 3, R, (2, 2, 1), "generic", "2.2.3", "key", "Returns the time since the last access to a Redis object.", E(keys::object)),
+    c("refcount", 3, R, (2, 2, 1), "generic", "2.2.3", "key", "Returns the reference count of a value of a key.", E(keys::object)),
     c("help", 2, LOADING | STALE, NK, "generic", "6.2.0", "", "Returns helpful text about the different subcommands.", E(keys::object)),
 ];
 
@@ -234,7 +235,7 @@ static MEMORY_SUBS: [Command; 2] = [
 static COMMAND_SUBS: [Command; 6] = [
     c("count", 2, LOADING | STALE, NK, "server", "2.8.13", "", "Returns a count of commands.", E(meta::command)),
     c("docs", -2, LOADING | STALE, NK, "server", "7.0.0", "[command-name [command-name ...]]", "Returns documentary information about one, multiple or all commands.", E(meta::command)),
-    c("getkeys", -3, LOADING | STALE, NK, "server", "2.8.13", "command [arg [arg ...]]", "Extracts the key names from an arbitrary command.", E(meta::command)),
+    c("getkeys", -4, LOADING | STALE, NK, "server", "2.8.13", "command [arg [arg ...]]", "Extracts the key names from an arbitrary command.", E(meta::command)),
     c("info", -2, LOADING | STALE, NK, "server", "2.8.13", "[command-name [command-name ...]]", "Returns information about one, multiple or all commands.", E(meta::command)),
     c("list", -2, LOADING | STALE, NK, "server", "7.0.0", "[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]", "Returns a list of command names.", E(meta::command)),
     c("help", 2, LOADING | STALE, NK, "server", "5.0.0", "", "Returns helpful text about the different subcommands.", E(meta::command)),
@@ -405,9 +406,28 @@ pub fn lookup(name: &[u8]) -> Option<&'static Command> {
     index().get(s).copied()
 }
 
+/// A resolved command: the entry to run and, for a subcommand, its container.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolved {
+    /// The entry to run.
+    pub cmd: &'static Command,
+    /// The container, when `cmd` is a subcommand.
+    pub parent: Option<&'static Command>,
+}
+
+impl Resolved {
+    /// The full name as Redis prints it: `get`, `client|list`.
+    pub fn full_name(&self) -> String {
+        match self.parent {
+            Some(p) => format!("{}|{}", p.name, self.cmd.name),
+            None => self.cmd.name.to_string(),
+        }
+    }
+}
+
 /// Resolve `args` to the command to run: the top-level command, or for containers the
-/// subcommand. Returns the entry and its full name (`client|list`).
-pub fn resolve(args: &[Bytes]) -> Result<(&'static Command, String), crate::reply::CmdError> {
+/// subcommand. Errors are the unknown-command, unknown-subcommand and arity errors.
+pub fn resolve(args: &[Bytes]) -> Result<Resolved, crate::reply::CmdError> {
     use crate::reply::CmdError;
     let name = args.first().map(|b| b.as_ref()).unwrap_or_default();
     let Some(cmd) = lookup(name) else {
@@ -420,7 +440,7 @@ pub fn resolve(args: &[Bytes]) -> Result<(&'static Command, String), crate::repl
         if !cmd.arity_ok(args.len()) {
             return Err(CmdError::WrongArity(cmd.name.to_string()));
         }
-        return Ok((cmd, cmd.name.to_string()));
+        return Ok(Resolved { cmd, parent: None });
     }
     let Some(sub_name) = args.get(1) else {
         return Err(CmdError::WrongArity(cmd.name.to_string()));
@@ -431,11 +451,10 @@ pub fn resolve(args: &[Bytes]) -> Result<(&'static Command, String), crate::repl
             sub: String::from_utf8_lossy(sub_name).into_owned(),
         });
     };
-    let full = format!("{}|{}", cmd.name, sub.name);
     if !sub.arity_ok(args.len()) {
-        return Err(CmdError::WrongArity(full));
+        return Err(CmdError::WrongArity(format!("{}|{}", cmd.name, sub.name)));
     }
-    Ok((sub, full))
+    Ok(Resolved { cmd: sub, parent: Some(cmd) })
 }
 
 #[cfg(test)]

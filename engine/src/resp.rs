@@ -677,25 +677,9 @@ fn split_inline(line: &[u8]) -> Option<Vec<Bytes>> {
 // ---------------------------------------------------------------------------------------------
 
 /// Formats a double the way replies show it.
-// TODO(num): switch to `crate::num::fmt_double` once it exists.
+/// Doubles are formatted once, by the number module, as Redis 7.2 prints them.
 fn fmt_double(d: f64) -> String {
-    if d.is_nan() {
-        return "nan".into();
-    }
-    if d.is_infinite() {
-        return if d > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let a = d.abs();
-    if a == 0.0 || (1e-5..1e17).contains(&a) {
-        // Shortest text that reads back as the same double, without exponent.
-        format!("{d}")
-    } else {
-        let s = format!("{d:e}");
-        match s.split_once('e') {
-            Some((mantissa, exp)) if !exp.starts_with('-') => format!("{mantissa}e+{exp}"),
-            _ => s,
-        }
-    }
+    crate::num::fmt_double(d)
 }
 
 /// The text of a double in a reply; infinities and NaN as Redis spells them.
@@ -1666,7 +1650,7 @@ mod tests {
 
         // With a CR the number is simply invalid.
         let mut long = b"*".to_vec();
-        long.extend_from_slice(&vec![b'1'; 100]);
+        long.extend_from_slice(&[b'1'; 100]);
         long.extend_from_slice(b"\r\n");
         assert_eq!(err(&long, &lim()), ProtocolError::InvalidMultibulkLength);
     }
@@ -2137,7 +2121,7 @@ mod tests {
             Err(ProtocolError::UnexpectedType(b'.'))
         );
         let mut long = b"$".to_vec();
-        long.extend_from_slice(&vec![b'1'; MAX_NUMBER_LINE + 1]);
+        long.extend_from_slice(&[b'1'; MAX_NUMBER_LINE + 1]);
         assert_eq!(
             parse_value(&long, &l),
             Err(ProtocolError::InvalidBulkLength)

@@ -291,7 +291,7 @@ pub fn client_line(s: &Session, c: &ClientInfo) -> String {
         flags,
         c.db.load(Ordering::Relaxed),
         c.qbuf.load(Ordering::Relaxed),
-        c.last_cmd.lock(),
+        if c.has_run_cmd.load(Ordering::Relaxed) { c.last_cmd.lock().full_name() } else { "NULL".into() },
         c.resp.load(Ordering::Relaxed),
         c.lib_name.lock(),
         c.lib_ver.lock(),

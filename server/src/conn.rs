@@ -47,6 +47,56 @@ pub struct Session {
     pub reply_mode: ReplyMode,
     pub close_after_reply: bool,
     pub limits: EngineLimits,
+    /// Counters gathered during a read batch and added to the shared ones at its end.
+    pub local: LocalStats,
+}
+
+/// Per-connection counters, flushed to the shared [`Server`] counters once per read batch.
+#[derive(Default)]
+pub struct LocalStats {
+    commands: u64,
+    hits: u64,
+    misses: u64,
+    /// (command slot, calls, usec, failed) for commands run in this batch.
+    per_cmd: Vec<(usize, u64, u64, u64)>,
+}
+
+impl LocalStats {
+    fn record(&mut self, slot: usize, usec: u64, failed: bool) {
+        match self.per_cmd.iter_mut().find(|e| e.0 == slot) {
+            Some(e) => {
+                e.1 += 1;
+                e.2 += usec;
+                e.3 += u64::from(failed);
+            }
+            None => self.per_cmd.push((slot, 1, usec, u64::from(failed))),
+        }
+    }
+
+    fn flush(&mut self, server: &Server) {
+        if self.commands > 0 {
+            server.total_commands.fetch_add(self.commands, Ordering::Relaxed);
+        }
+        if self.hits > 0 {
+            server.ks.stats.keyspace_hits.fetch_add(self.hits, Ordering::Relaxed);
+        }
+        if self.misses > 0 {
+            server.ks.stats.keyspace_misses.fetch_add(self.misses, Ordering::Relaxed);
+        }
+        for &(slot, calls, usec, failed) in &self.per_cmd {
+            if let Some(st) = server.cmd_stat_at(slot) {
+                st.calls.fetch_add(calls, Ordering::Relaxed);
+                st.usec.fetch_add(usec, Ordering::Relaxed);
+                if failed > 0 {
+                    st.failed.fetch_add(failed, Ordering::Relaxed);
+                }
+            }
+        }
+        self.commands = 0;
+        self.hits = 0;
+        self.misses = 0;
+        self.per_cmd.clear();
+    }
 }
 
 /// What executing one command produced.
@@ -79,8 +129,10 @@ pub async fn serve(server: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, l
         reply_mode: ReplyMode::On,
         close_after_reply: false,
         limits: EngineLimits::default(),
+        local: LocalStats::default(),
     };
     let r = connection_loop(&mut s, &mut sock).await;
+    s.local.flush(&server);
     if let Err(e) = r {
         tracing::debug!(client = id, "connection closed: {e}");
     }
@@ -89,11 +141,12 @@ pub async fn serve(server: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, l
 
 async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Result<()> {
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    let mut parser = resp::RequestParser::new();
     let mut out = BytesMut::with_capacity(READ_CHUNK_BYTES);
     loop {
         let info = s.info.clone();
         if inbuf.capacity() - inbuf.len() < READ_CHUNK_BYTES / 2 {
-            let hint = resp::pending_bulk_hint(&inbuf).unwrap_or(0);
+            let hint = parser.pending_bulk_hint(&inbuf).unwrap_or(0);
             inbuf.reserve(READ_CHUNK_BYTES.max(hint.saturating_sub(inbuf.len())));
         }
         let n = tokio::select! {
@@ -119,7 +172,7 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
                 authenticated: s.authenticated,
                 ..Limits::default()
             };
-            match resp::parse_request(&mut inbuf, &limits) {
+            match parser.parse(&mut inbuf, &limits) {
                 Ok(Some(args)) => {
                     let outcome = execute(s, &args).await;
                     match outcome {
@@ -141,17 +194,15 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
                 Ok(None) => break,
                 Err(e) => {
                     // Replies to the valid commands before the bad bytes still go out.
-                    let line = e.to_string();
-                    tracing::debug!(client = info.id, "protocol error: {line}");
+                    tracing::debug!(client = info.id, "protocol error: {e}");
                     s.server.error_replies.fetch_add(1, Ordering::Relaxed);
-                    out.extend_from_slice(b"-");
-                    out.extend_from_slice(line.as_bytes());
-                    out.extend_from_slice(b"\r\n");
+                    resp::encode(&e.to_reply(), s.proto, &mut out);
                     flush(s, sock, &mut out).await?;
                     return Ok(());
                 }
             }
         }
+        s.local.flush(&s.server);
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
         if inbuf.len() > qlimit {
             tracing::warn!(client = info.id, bytes = inbuf.len(), "closing client that reached the query buffer limit");
@@ -189,16 +240,17 @@ async fn flush(s: &Session, sock: &mut TcpStream, out: &mut BytesMut) -> std::io
 
 /// The gate and dispatch: every generic check happens here, once, before a handler runs.
 pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
-    s.server.total_commands.fetch_add(1, Ordering::Relaxed);
-    let (cmd, full_name) = match resolve(args) {
+    s.local.commands += 1;
+    let resolved = match resolve(args) {
         Ok(found) => found,
         Err(e) => return Outcome::Reply(e.into()),
     };
-    *s.info.last_cmd.lock() = full_name;
-    let server = s.server.clone();
-    let stat = server.cmd_stat(cmd);
+    let cmd = resolved.cmd;
+    *s.info.last_cmd.lock() = resolved;
+    s.info.has_run_cmd.store(true, Ordering::Relaxed);
+    let slot = s.server.cmd_slot(cmd);
     if !s.authenticated && cmd.flags & flags::NO_AUTH == 0 {
-        if let Some(st) = stat {
+        if let Some(st) = slot.and_then(|i| s.server.cmd_stat_at(i)) {
             st.rejected.fetch_add(1, Ordering::Relaxed);
         }
         return Outcome::Reply(CmdError::NoAuth.into());
@@ -207,20 +259,20 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
     let started = Instant::now();
     let outcome = match cmd.exec {
         Exec::Engine(handler) => {
-            let mut ctx = Ctx::new(&s.server.ks, s.db.clone(), &s.limits);
+            let mut ctx = Ctx::new(&s.server.ks, &s.db, &s.limits);
             ctx.no_touch = s.info.no_touch.load(Ordering::Relaxed);
-            Outcome::Reply(handler(&mut ctx, args).unwrap_or_else(Reply::from))
+            let reply = handler(&mut ctx, args).unwrap_or_else(Reply::from);
+            s.local.hits += ctx.hits;
+            s.local.misses += ctx.misses;
+            Outcome::Reply(reply)
         }
         Exec::Server(which) => crate::commands::run(s, which, args).await,
         Exec::Container => Outcome::Reply(CmdError::WrongArity(cmd.name.to_string()).into()),
     };
     let took = started.elapsed();
-    if let Some(st) = stat {
-        st.calls.fetch_add(1, Ordering::Relaxed);
-        st.usec.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
-        if matches!(&outcome, Outcome::Reply(r) if r.is_error()) {
-            st.failed.fetch_add(1, Ordering::Relaxed);
-        }
+    if let Some(i) = slot {
+        let failed = matches!(&outcome, Outcome::Reply(r) if r.is_error());
+        s.local.record(i, took.as_micros() as u64, failed);
     }
     if cmd.flags & flags::SKIP_SLOWLOG == 0 {
         s.server.maybe_slowlog(args, took, &s.info);

@@ -12,7 +12,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use vole_engine::clock::{Clock, SystemClock};
-use vole_engine::command::{Command, COMMANDS};
+use vole_engine::command::{Command, Resolved, COMMANDS};
 use vole_engine::keyspace::Keyspace;
 
 use crate::config::Config;
@@ -27,8 +27,10 @@ pub struct ClientInfo {
     pub name: Mutex<String>,
     pub lib_name: Mutex<String>,
     pub lib_ver: Mutex<String>,
-    pub last_cmd: Mutex<String>,
+    pub last_cmd: Mutex<Resolved>,
     pub last_active: Mutex<Instant>,
+    /// Whether `last_cmd` holds a command yet (CLIENT LIST shows `cmd=NULL` before).
+    pub has_run_cmd: AtomicBool,
     pub db: AtomicU64,
     pub resp: AtomicU8,
     pub no_evict: AtomicBool,
@@ -133,9 +135,14 @@ impl Server {
         })
     }
 
-    /// The counters of one command (or subcommand) entry.
-    pub fn cmd_stat(&self, cmd: &'static Command) -> Option<&CmdStat> {
-        self.cmd_index.get(&(cmd as *const Command as usize)).and_then(|&i| self.cmd_stats.get(i))
+    /// The counter slot of one command (or subcommand) entry.
+    pub fn cmd_slot(&self, cmd: &'static Command) -> Option<usize> {
+        self.cmd_index.get(&(cmd as *const Command as usize)).copied()
+    }
+
+    /// The counters in slot `i`.
+    pub fn cmd_stat_at(&self, i: usize) -> Option<&CmdStat> {
+        self.cmd_stats.get(i)
     }
 
     /// Every command's counters with its full name.
@@ -179,7 +186,8 @@ impl Server {
             name: Mutex::new(String::new()),
             lib_name: Mutex::new(String::new()),
             lib_ver: Mutex::new(String::new()),
-            last_cmd: Mutex::new("NULL".into()),
+            last_cmd: Mutex::new(Resolved { cmd: &COMMANDS[0], parent: None }),
+            has_run_cmd: AtomicBool::new(false),
             last_active: Mutex::new(now),
             db: AtomicU64::new(0),
             resp: AtomicU8::new(2),

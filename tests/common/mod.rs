@@ -198,3 +198,91 @@ pub fn bulk(s: &str) -> Value {
 pub fn is_err(v: &Value, prefix: &str) -> bool {
     matches!(v, Value::Error(e) if e.starts_with(prefix.as_bytes()))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the command and protocol tests.
+// ---------------------------------------------------------------------------------------------
+
+impl Raw {
+    /// Read exactly `n` raw bytes of reply (after anything already buffered), to check the
+    /// wire form of a reply (`_\r\n` versus `$-1\r\n`).
+    pub fn read_bytes(&mut self, n: usize) -> Vec<u8> {
+        while self.buf.len() < n {
+            let mut chunk = [0u8; 4096];
+            let got = self.stream.read(&mut chunk).expect("read");
+            assert!(
+                got > 0,
+                "connection closed after {} of {n} bytes",
+                self.buf.len()
+            );
+            self.buf.extend_from_slice(&chunk[..got]);
+        }
+        self.buf.split_to(n).to_vec()
+    }
+
+    /// Write bytes, ignoring errors (the server may already have closed the connection).
+    pub fn send_lossy(&mut self, bytes: &[u8]) {
+        let _ = self.stream.write_all(bytes);
+    }
+}
+
+/// An error from the `redis` crate as the server's line: `CODE detail`.
+pub fn err_text(e: &redis::RedisError) -> String {
+    format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or(""))
+}
+
+/// Build a `redis` crate command from words.
+pub fn rcmd(args: &[&str]) -> redis::Cmd {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c
+}
+
+/// Run a command given as words through the `redis` crate and convert its reply.
+pub fn q<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -> T {
+    rcmd(args)
+        .query(con)
+        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
+}
+
+/// Run a command that must fail; its error line (`CODE detail`).
+pub fn q_err(con: &mut redis::Connection, args: &[&str]) -> String {
+    match rcmd(args).query::<redis::Value>(con) {
+        Ok(v) => panic!("{args:?} should fail, got {v:?}"),
+        Err(e) => err_text(&e),
+    }
+}
+
+/// The text of a raw bulk, simple string, verbatim string or error reply.
+pub fn text(v: &Value) -> String {
+    match v {
+        Value::Bulk(b) | Value::Simple(b) | Value::Error(b) | Value::Verbatim(_, b) => {
+            String::from_utf8_lossy(b).into_owned()
+        }
+        other => panic!("expected a string reply, got {other:?}"),
+    }
+}
+
+/// Poll `f` every 10 ms until it returns true or `limit` passes; whether it did.
+pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64
+}

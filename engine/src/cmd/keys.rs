@@ -3,6 +3,7 @@
 //! FLUSHALL OBJECT MEMORY.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -183,9 +184,9 @@ pub fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let dst_db = match target_db {
         Some(n) => ctx.ks.db(n).cloned().ok_or_else(|| CmdError::err("DB index is out of range"))?,
-        None => ctx.db.clone(),
+        None => Arc::clone(ctx.db),
     };
-    let same_db = std::sync::Arc::ptr_eq(&dst_db, &ctx.db);
+    let same_db = Arc::ptr_eq(&dst_db, ctx.db);
     if same_db && args[1] == args[2] {
         return Err(CmdError::err("source and destination objects are the same"));
     }

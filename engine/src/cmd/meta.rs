@@ -389,7 +389,7 @@ fn command_list(rest: &[Bytes]) -> CmdResult {
                 Filter::None
             } else if is(kind, "aclcat") {
                 match ACL_CATEGORIES.iter().position(|c| is(value, c)) {
-                    Some(i) => ACL_TAGS.get(i).map_or(Filter::None, |t| Filter::Cat(*t)),
+                    Some(i) => ACL_TAGS.get(i).map_or(Filter::None, |t| Filter::Cat(t)),
                     None => Filter::None,
                 }
             } else if is(kind, "pattern") {
@@ -679,7 +679,7 @@ fn info_entry(cmd: &'static Command, parent: Option<&'static Command>) -> Reply 
         Reply::Int(cmd.keys.1.into()),
         Reply::Int(cmd.keys.2.into()),
         status_set(acl_categories(cmd).iter()),
-        Reply::Set(tips.iter().map(|t| Reply::bulk(t)).collect()),
+        Reply::Set(tips.iter().map(Reply::bulk).collect()),
         Reply::Set(key_specs(cmd, &full)),
         subs,
     ])
@@ -1060,6 +1060,11 @@ fn oneof_name(children: &[ArgDoc]) -> String {
     {
         return "expiration".into();
     }
+    match names.as_slice() {
+        ["async", "sync"] => return "async".into(),
+        ["write", "all"] => return "mode".into(),
+        _ => {}
+    }
     names.join("_")
 }
 
@@ -1126,11 +1131,17 @@ fn seq_doc(items: &[Node], cx: &mut DocCx<'_>) -> Option<ArgDoc> {
         [Node::Token(t), rest @ ..] if !matches!(rest.first(), Some(Node::Token(_))) => {
             if let [one] = rest {
                 let mut d = node_doc(one, cx)?;
-                if d.token.is_none() {
+                // `ID client-id [client-id ...]`: Redis makes a block named after the token.
+                if d.token.is_none() && !matches!(one, Node::Multiple(_)) {
                     d.token = Some(t.clone());
                     return Some(d);
                 }
-                let mut b = ArgDoc::new(d.name.clone(), "block");
+                let name = if d.token.is_none() {
+                    t.to_lowercase()
+                } else {
+                    d.name.clone()
+                };
+                let mut b = ArgDoc::new(name, "block");
                 b.token = Some(t.clone());
                 b.args = vec![d];
                 return Some(b);
@@ -1177,7 +1188,8 @@ mod tests {
     fn run(args: &[&str]) -> CmdResult {
         let ks = crate::keyspace::Keyspace::new(Arc::new(crate::clock::SystemClock));
         let limits = super::super::EngineLimits::default();
-        let mut ctx = Ctx::new(&ks, ks.db(0).cloned().expect("db"), &limits);
+        let db = ks.db(0).cloned().expect("db");
+        let mut ctx = Ctx::new(&ks, &db, &limits);
         let argv: Vec<Bytes> = args
             .iter()
             .map(|a| Bytes::copy_from_slice(a.as_bytes()))
@@ -1465,7 +1477,7 @@ mod tests {
         assert_eq!(
             d("[TYPE NORMAL | MASTER | REPLICA | PUBSUB] [ID client-id [client-id ...]]", "list", 0),
             "normal_master_replica_pubsub:oneof[TYPE]{o}(normal:pure-token[NORMAL] master:pure-token[MASTER] \
-             replica:pure-token[REPLICA] pubsub:pure-token[PUBSUB]) client-id:integer[ID]{o,m}"
+             replica:pure-token[REPLICA] pubsub:pure-token[PUBSUB]) id:block[ID]{o}(client-id:integer{m})"
         );
         assert_eq!(
             d("[GET pattern [GET pattern ...]]", "sort", 0),

@@ -32,20 +32,25 @@ pub struct Ctx<'a> {
     /// The keyspace.
     pub ks: &'a Keyspace,
     /// The connection's current namespace.
-    pub db: Arc<Db>,
+    pub db: &'a Arc<Db>,
     /// The time this command runs at, read once from the keyspace clock.
     pub now_ms: i64,
     /// CLIENT NO-TOUCH: reads do not update the access time.
     pub no_touch: bool,
     /// Size limits.
     pub limits: &'a EngineLimits,
+    /// Key lookups that found / did not find their key; the caller adds them to the
+    /// INFO counters in batches (shared atomics per command would bounce between cores).
+    pub hits: u64,
+    /// See `hits`.
+    pub misses: u64,
 }
 
 impl<'a> Ctx<'a> {
     /// A context on `db` at the keyspace's current time.
-    pub fn new(ks: &'a Keyspace, db: Arc<Db>, limits: &'a EngineLimits) -> Ctx<'a> {
+    pub fn new(ks: &'a Keyspace, db: &'a Arc<Db>, limits: &'a EngineLimits) -> Ctx<'a> {
         let now_ms = ks.now_ms();
-        Ctx { ks, db, now_ms, no_touch: false, limits }
+        Ctx { ks, db, now_ms, no_touch: false, limits, hits: 0, misses: 0 }
     }
 }
 

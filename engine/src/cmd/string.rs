@@ -23,9 +23,12 @@ fn string_of<'s>(sh: &'s Shard, k: &KeyRef<'_>, now: i64) -> Result<Option<&'s B
     }
 }
 
-fn count_lookup(ctx: &Ctx<'_>, hit: bool) {
-    let c = if hit { &ctx.ks.stats.keyspace_hits } else { &ctx.ks.stats.keyspace_misses };
-    c.fetch_add(1, Ordering::Relaxed);
+fn count_lookup(ctx: &mut Ctx<'_>, hit: bool) {
+    if hit {
+        ctx.hits += 1;
+    } else {
+        ctx.misses += 1;
+    }
 }
 
 fn dirty(ctx: &Ctx<'_>, n: u64) {
@@ -52,6 +55,21 @@ pub fn parse_expire(
         return Err(invalid());
     }
     Ok(at)
+}
+
+/// EX / PX / EXAT / PXAT: (unit is ms, time is absolute), or None for another word.
+fn expiry_kind(a: &[u8]) -> Option<(bool, bool)> {
+    if is(a, "EX") {
+        Some((false, false))
+    } else if is(a, "PX") {
+        Some((true, false))
+    } else if is(a, "EXAT") {
+        Some((false, true))
+    } else if is(a, "PXAT") {
+        Some((true, true))
+    } else {
+        None
+    }
 }
 
 /// GET key
@@ -88,8 +106,8 @@ pub fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         out.push(Reply::opt_bulk(v));
     }
     drop(guards);
-    ctx.ks.stats.keyspace_hits.fetch_add(hits as u64, Ordering::Relaxed);
-    ctx.ks.stats.keyspace_misses.fetch_add((keys.len() - hits) as u64, Ordering::Relaxed);
+    ctx.hits += hits as u64;
+    ctx.misses += (keys.len() - hits) as u64;
     Ok(Reply::Array(out))
 }
 
@@ -147,11 +165,14 @@ fn set_generic(ctx: &mut Ctx<'_>, key: &[u8], value: &[u8], o: &SetOpts) -> Resu
 /// PXAT unix-time-milliseconds | KEEPTTL]
 pub fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut o = SetOpts::default();
-    let mut expiry_given = false;
+    // Options are all read before any value is parsed, as Redis does, so a conflicting
+    // option is a syntax error even when a value is also malformed.
+    let mut expiry: Option<(&Bytes, bool, bool)> = None;
     let mut i = 3;
     while i < args.len() {
         let a = &args[i];
         let next = args.get(i + 1);
+        let expiry_given = expiry.is_some() || o.keepttl;
         if is(a, "NX") && !o.xx {
             o.nx = true;
         } else if is(a, "XX") && !o.nx {
@@ -160,18 +181,16 @@ pub fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             o.get = true;
         } else if is(a, "KEEPTTL") && !expiry_given {
             o.keepttl = true;
-            expiry_given = true;
-        } else if !expiry_given && next.is_some() && ["EX", "PX", "EXAT", "PXAT"].iter().any(|n| is(a, n)) {
-            let unit_ms = is(a, "PX") || is(a, "PXAT");
-            let absolute = is(a, "EXAT") || is(a, "PXAT");
-            let v = next.map(|b| b.as_ref()).unwrap_or_default();
-            o.expire_at = parse_expire(v, unit_ms, absolute, ctx.now_ms, "set")?;
-            expiry_given = true;
+        } else if let (false, Some(v), Some((unit_ms, absolute))) = (expiry_given, next, expiry_kind(a)) {
+            expiry = Some((v, unit_ms, absolute));
             i += 1;
         } else {
             return Err(CmdError::Syntax);
         }
         i += 1;
+    }
+    if let Some((v, unit_ms, absolute)) = expiry {
+        o.expire_at = parse_expire(v, unit_ms, absolute, ctx.now_ms, "set")?;
     }
     let (done, old) = set_generic(ctx, &args[1], &args[2], &o)?;
     if o.get {
@@ -245,26 +264,28 @@ pub fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]
 pub fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    // None = leave the TTL; Some(0) = persist; Some(t) = expire at t.
-    let mut change: Option<i64> = None;
+    let mut persist = false;
+    let mut expiry: Option<(&Bytes, bool, bool)> = None;
     let mut i = 2;
     while i < args.len() {
         let a = &args[i];
-        if is(a, "PERSIST") && change.is_none() {
-            change = Some(0);
-        } else if change.is_none()
-            && i + 1 < args.len()
-            && ["EX", "PX", "EXAT", "PXAT"].iter().any(|n| is(a, n))
-        {
-            let unit_ms = is(a, "PX") || is(a, "PXAT");
-            let absolute = is(a, "EXAT") || is(a, "PXAT");
-            change = Some(parse_expire(&args[i + 1], unit_ms, absolute, ctx.now_ms, "getex")?);
+        let given = persist || expiry.is_some();
+        if is(a, "PERSIST") && !given {
+            persist = true;
+        } else if let (false, Some(v), Some((unit_ms, absolute))) = (given, args.get(i + 1), expiry_kind(a)) {
+            expiry = Some((v, unit_ms, absolute));
             i += 1;
         } else {
             return Err(CmdError::Syntax);
         }
         i += 1;
     }
+    // None = leave the TTL; Some(0) = persist; Some(t) = expire at t.
+    let change: Option<i64> = match expiry {
+        Some((v, unit_ms, absolute)) => Some(parse_expire(v, unit_ms, absolute, ctx.now_ms, "getex")?),
+        None if persist => Some(0),
+        None => None,
+    };
     let k = ctx.db.locate(&args[1]);
     let Some(change) = change else {
         let sh = ctx.db.read(k.shard);
