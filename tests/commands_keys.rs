@@ -568,3 +568,148 @@ fn memory_usage_is_an_integer_or_nil() {
     );
     assert!(q::<i64>(&mut c, &["MEMORY", "USAGE", "small", "SAMPLES", "5"]) > 0);
 }
+
+#[test]
+fn concurrent_renames_in_opposite_directions_do_not_deadlock() {
+    // One client renames a→b while another renames b→a over and over: no deadlock, and the
+    // value is never lost or duplicated.
+    let vole = Vole::start(&[]);
+    let mut setup = vole.client();
+    for i in 0..20 {
+        assert!(ok(q(
+            &mut setup,
+            &["SET", &format!("a{i}"), &format!("v{i}")]
+        )));
+    }
+    let spawn = |from: &'static str, to: &'static str| {
+        let mut c = vole.client();
+        c.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        std::thread::spawn(move || {
+            for round in 0..100 {
+                for i in 0..20 {
+                    let r = common::rcmd(&["RENAME", &format!("{from}{i}"), &format!("{to}{i}")])
+                        .query::<R>(&mut c);
+                    match r {
+                        Ok(v) => assert_eq!(v, R::Okay),
+                        Err(e) => {
+                            assert_eq!(common::err_text(&e), "ERR no such key", "round {round}")
+                        }
+                    }
+                    let _: i64 = q(
+                        &mut c,
+                        &[
+                            "COPY",
+                            &format!("{to}{i}"),
+                            &format!("c{from}{i}"),
+                            "REPLACE",
+                        ],
+                    );
+                }
+            }
+        })
+    };
+    let t1 = spawn("a", "b");
+    let t2 = spawn("b", "a");
+    t1.join().expect("a→b (a timeout here means a deadlock)");
+    t2.join().expect("b→a (a timeout here means a deadlock)");
+    for i in 0..20 {
+        let v: Vec<Option<String>> = q(&mut setup, &["MGET", &format!("a{i}"), &format!("b{i}")]);
+        let present: Vec<_> = v.iter().flatten().collect();
+        assert_eq!(present, [&format!("v{i}")], "pair {i}: {v:?}");
+    }
+}
+
+#[test]
+fn expired_keys_count_as_missing_everywhere() {
+    // Every command treats a key whose TTL has passed (but that may not be reclaimed yet) as
+    // missing: NX-style writes succeed, reads see nothing, and new values carry no old TTL.
+    let vole = Vole::start(&[]);
+    let mut c = vole.client();
+    assert!(ok(q(&mut c, &["SET", "src", "s"])));
+    assert!(ok(q(&mut c, &["SET", "src2", "s2"])));
+    let dead = [
+        "copy_dst", "rnx_dst", "msetnx", "setnx", "append", "incr", "setrange", "read", "getset",
+        "expire", "only",
+    ];
+    for k in dead {
+        assert!(ok(q(&mut c, &["SET", k, "old", "PX", "30"])));
+    }
+    std::thread::sleep(Duration::from_millis(80));
+    assert_eq!(q::<i64>(&mut c, &["COPY", "src", "copy_dst"]), 1);
+    assert_eq!(q::<String>(&mut c, &["GET", "copy_dst"]), "s");
+    assert_eq!(q::<i64>(&mut c, &["TTL", "copy_dst"]), -1);
+    assert_eq!(q::<i64>(&mut c, &["RENAMENX", "src2", "rnx_dst"]), 1);
+    assert_eq!(q::<String>(&mut c, &["GET", "rnx_dst"]), "s2");
+    assert_eq!(q::<i64>(&mut c, &["MSETNX", "msetnx", "new"]), 1);
+    assert_eq!(q::<i64>(&mut c, &["SETNX", "setnx", "new"]), 1);
+    assert_eq!(q::<i64>(&mut c, &["APPEND", "append", "x"]), 1);
+    assert_eq!(q::<i64>(&mut c, &["TTL", "append"]), -1);
+    assert_eq!(q::<i64>(&mut c, &["INCR", "incr"]), 1);
+    assert_eq!(q::<i64>(&mut c, &["TTL", "incr"]), -1);
+    assert_eq!(q::<i64>(&mut c, &["SETRANGE", "setrange", "2", "x"]), 3);
+    assert_eq!(q::<Vec<u8>>(&mut c, &["GET", "setrange"]), b"\0\0x");
+    assert_eq!(q::<i64>(&mut c, &["TTL", "setrange"]), -1);
+    assert_eq!(q::<String>(&mut c, &["GETRANGE", "read", "0", "-1"]), "");
+    assert_eq!(q::<i64>(&mut c, &["STRLEN", "read"]), 0);
+    assert_eq!(q::<String>(&mut c, &["TYPE", "read"]), "none");
+    assert_eq!(
+        q::<Option<String>>(&mut c, &["OBJECT", "ENCODING", "read"]),
+        None
+    );
+    assert_eq!(q::<Option<i64>>(&mut c, &["MEMORY", "USAGE", "read"]), None);
+    assert_eq!(q::<i64>(&mut c, &["TOUCH", "read"]), 0);
+    assert_eq!(q::<Option<String>>(&mut c, &["GETDEL", "read"]), None);
+    assert_eq!(
+        q::<Option<String>>(&mut c, &["GETSET", "getset", "new"]),
+        None
+    );
+    assert_eq!(q::<i64>(&mut c, &["EXPIRE", "expire", "100"]), 0);
+    assert_eq!(q::<i64>(&mut c, &["PERSIST", "expire"]), 0);
+    assert_eq!(q_err(&mut c, &["RENAME", "expire", "x"]), "ERR no such key");
+    assert_eq!(q::<i64>(&mut c, &["COPY", "expire", "x"]), 0);
+    // A database holding only expired keys has no random key and no keys to list.
+    assert!(ok(q(&mut c, &["SELECT", "1"])));
+    assert!(ok(q(&mut c, &["SET", "gone", "v", "PX", "30"])));
+    std::thread::sleep(Duration::from_millis(80));
+    assert_eq!(q::<Option<String>>(&mut c, &["RANDOMKEY"]), None);
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["KEYS", "*"]),
+        Vec::<String>::new()
+    );
+    let (_, keys) = scan_once(&mut c, "0", &["COUNT", "1000"]);
+    assert!(keys.is_empty(), "SCAN returned expired keys: {keys:?}");
+}
+
+#[test]
+fn ttl_survives_in_place_modifications() {
+    // Commands that modify a value in place keep its TTL (as in Redis); those that replace it
+    // do not.
+    let vole = Vole::start(&[]);
+    let mut c = vole.client();
+    let with_ttl = |c: &mut redis::Connection, k: &str, v: &str| {
+        assert!(ok(q(c, &["SET", k, v, "EX", "100"])));
+    };
+    let ttl = |c: &mut redis::Connection, k: &str| q::<i64>(c, &["TTL", k]);
+    with_ttl(&mut c, "f", "1.5");
+    let _: String = q(&mut c, &["INCRBYFLOAT", "f", "1"]);
+    assert!(ttl(&mut c, "f") > 0, "INCRBYFLOAT dropped the TTL");
+    with_ttl(&mut c, "r", "hello");
+    let _: i64 = q(&mut c, &["SETRANGE", "r", "1", "a"]);
+    assert!(ttl(&mut c, "r") > 0, "SETRANGE dropped the TTL");
+    with_ttl(&mut c, "d", "5");
+    let _: i64 = q(&mut c, &["DECRBY", "d", "2"]);
+    assert!(ttl(&mut c, "d") > 0, "DECRBY dropped the TTL");
+    with_ttl(&mut c, "g", "v");
+    let _: String = q(&mut c, &["GETEX", "g"]);
+    assert!(
+        ttl(&mut c, "g") > 0,
+        "GETEX without options dropped the TTL"
+    );
+    with_ttl(&mut c, "s", "v");
+    assert_eq!(q::<i64>(&mut c, &["SETNX", "s", "w"]), 0);
+    assert!(ttl(&mut c, "s") > 0, "a failed SETNX dropped the TTL");
+    with_ttl(&mut c, "x", "v");
+    assert!(ok(q(&mut c, &["SET", "x", "w", "XX"])));
+    assert_eq!(ttl(&mut c, "x"), -1, "SET XX keeps no TTL without KEEPTTL");
+}

@@ -599,12 +599,24 @@ fn command_introspection_shapes() {
     let count: i64 = q(&mut c, &["COMMAND", "COUNT"]);
     assert!(count >= 50, "COMMAND COUNT {count}");
     let all: R = q(&mut c, &["COMMAND"]);
-    assert!(matches!(&all, R::Array(a) if a.len() as i64 == count), "COMMAND has not COUNT entries");
+    assert!(
+        matches!(&all, R::Array(a) if a.len() as i64 == count),
+        "COMMAND has not COUNT entries"
+    );
     // COMMAND LIST names subcommands too ("config|get"), so it is longer than COMMAND COUNT.
     let list: Vec<String> = q(&mut c, &["COMMAND", "LIST"]);
     let top = list.iter().filter(|n| !n.contains('|')).count();
     assert_eq!(top as i64, count);
-    for name in ["get", "set", "scan", "client", "config", "ping", "config|get", "client|kill"] {
+    for name in [
+        "get",
+        "set",
+        "scan",
+        "client",
+        "config",
+        "ping",
+        "config|get",
+        "client|kill",
+    ] {
         assert!(
             list.iter().any(|n| n == name),
             "{name} missing from COMMAND LIST"
@@ -684,7 +696,7 @@ fn command_introspection_shapes() {
         ["s", "d"]
     );
     assert_eq!(
-        q_err(&mut c, &["COMMAND", "GETKEYS", "PING"]),
+        q_err(&mut c, &["COMMAND", "GETKEYS", "PING", "x"]),
         "ERR The command has no key arguments"
     );
     assert_eq!(
@@ -692,8 +704,13 @@ fn command_introspection_shapes() {
         "ERR Invalid command specified"
     );
     assert_eq!(
-        q_err(&mut c, &["COMMAND", "GETKEYS", "GET"]),
+        q_err(&mut c, &["COMMAND", "GETKEYS", "GET", "a", "b"]),
         "ERR Invalid number of arguments specified for command"
+    );
+    // COMMAND GETKEYS itself needs a command and at least one argument (arity -4).
+    assert_eq!(
+        q_err(&mut c, &["COMMAND", "GETKEYS", "GET"]),
+        "ERR wrong number of arguments for 'command|getkeys' command"
     );
 }
 
@@ -868,4 +885,39 @@ fn shutdown_nosave_exits_the_process() {
         "ERR No shutdown in progress."
     );
     assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+}
+
+#[test]
+fn idle_clients_are_closed_after_timeout() {
+    // With CONFIG SET timeout 1, an idle connection is closed within a couple of seconds while
+    // one that keeps sending commands stays open.
+    let vole = Vole::start(&[]);
+    let mut admin = vole.client();
+    assert!(ok(q(&mut admin, &["CONFIG", "SET", "timeout", "1"])));
+    let mut idle = vole.raw();
+    assert_eq!(idle.cmd(&["PING"]), simple("PONG"));
+    let watcher = std::thread::spawn(move || {
+        let started = Instant::now();
+        idle.stream
+            .set_read_timeout(Some(Duration::from_millis(3500)))
+            .expect("timeout");
+        let mut b = [0u8; 1];
+        let closed = matches!(
+            std::io::Read::read(&mut idle.stream, &mut b),
+            Ok(0) | Err(_)
+        );
+        (closed, started.elapsed())
+    });
+    let mut busy = vole.raw();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(2500) {
+        assert_eq!(busy.cmd(&["PING"]), simple("PONG"));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (closed, took) = watcher.join().expect("watcher");
+    assert!(
+        closed && took >= Duration::from_millis(900) && took < Duration::from_millis(3500),
+        "idle close after {took:?}"
+    );
+    assert_eq!(busy.cmd(&["PING"]), simple("PONG"));
 }

@@ -553,3 +553,69 @@ fn wrong_arity_errors() {
         "ERR unknown command 'NOSUCH', with args beginning with: 'a' 'b' "
     );
 }
+
+#[test]
+fn concurrent_incr_loses_no_update() {
+    // Four clients each INCR the same key 500 times: the result is exactly 2000.
+    let vole = Vole::start(&[]);
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let mut c = vole.client();
+            std::thread::spawn(move || {
+                for _ in 0..500 {
+                    let _: i64 = q(&mut c, &["INCR", "counter"]);
+                    let _: String = q(&mut c, &["INCRBYFLOAT", "f", "0.5"]);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().expect("worker");
+    }
+    let mut c = vole.client();
+    assert_eq!(q::<i64>(&mut c, &["GET", "counter"]), 2000);
+    assert_eq!(q::<String>(&mut c, &["GET", "f"]), "1000");
+}
+
+#[test]
+fn concurrent_msetnx_in_opposite_orders_neither_deadlocks_nor_splits() {
+    // Two clients race MSETNX over the same key pairs named in opposite orders: no deadlock,
+    // exactly one wins each pair, and both keys of a pair carry the winner's value.
+    let vole = Vole::start(&[]);
+    let rounds = 300;
+    let spawn = |who: &'static str, reversed: bool| {
+        let mut c = vole.client();
+        c.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        std::thread::spawn(move || {
+            let mut wins = Vec::new();
+            for i in 0..rounds {
+                let (x, y) = (format!("x{i}"), format!("y{i}"));
+                let args = if reversed {
+                    ["MSETNX", &y, who, &x, who]
+                } else {
+                    ["MSETNX", &x, who, &y, who]
+                };
+                wins.push(q::<i64>(&mut c, &args));
+            }
+            wins
+        })
+    };
+    let a = spawn("A", false);
+    let b = spawn("B", true);
+    let wins_a = a.join().expect("A (a timeout here means a deadlock)");
+    let wins_b = b.join().expect("B (a timeout here means a deadlock)");
+    let mut c = vole.client();
+    for i in 0..rounds {
+        assert_eq!(
+            wins_a[i] + wins_b[i],
+            1,
+            "round {i}: A {} B {}",
+            wins_a[i],
+            wins_b[i]
+        );
+        let v: Vec<String> = q(&mut c, &["MGET", &format!("x{i}"), &format!("y{i}")]);
+        assert_eq!(v[0], v[1], "round {i}: pair split between writers");
+        assert_eq!(v[0], if wins_a[i] == 1 { "A" } else { "B" });
+    }
+}

@@ -3,7 +3,7 @@
 //! A [`Keyspace`] holds namespaces. `SELECT 0`..`15` address the numbered ones (0 is also
 //! called `default`); the later `NAMESPACE` commands add named ones through the same
 //! [`Keyspace::create_namespace`] mechanism. Each namespace is a [`Db`] of [`SHARDS`] shards,
-//! chosen by cluster slot (`slot >> 8`), each a [`ShardIndex`] behind a `RwLock`.
+//! chosen by bits of the key hash, each a [`ShardIndex`] behind a `RwLock`.
 //!
 //! Concurrency: readers take one shard's read lock for the few nanoseconds a lookup takes.
 //! Writers first take the keyspace-wide writer lock ([`Keyspace::writer`]), which serialises
@@ -24,12 +24,15 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::clock::Clock;
-use crate::index::{key_slot, position, Entry, ShardIndex};
+use crate::index::{position, Entry, ShardIndex};
 use crate::value::Value;
 
-/// Shards per database. Shard of a key = `key_slot(key) >> SHARD_SHIFT`.
+/// Shards per database. The shard of a key is taken from bits 40..46 of its hash: bits that
+/// hashbrown uses for neither its bucket index nor its control byte, so every shard's table
+/// keeps full-entropy hashes. (Choosing the shard by cluster slot costs a CRC16 before every
+/// lookup and measured about 2x slower gets; see docs/design/keyspace.md.)
 pub const SHARDS: usize = 64;
-const SHARD_SHIFT: u32 = 8;
+const SHARD_HASH_SHIFT: u32 = 40;
 
 /// Number of numbered databases (`SELECT 0`..`15`).
 pub const NUMBERED_DBS: u32 = 16;
@@ -266,7 +269,7 @@ impl Db {
     #[inline]
     pub fn locate<'k>(&self, key: &'k [u8]) -> KeyRef<'k> {
         let hash = self.hasher.hash_one(key);
-        let shard = usize::from(key_slot(key) >> SHARD_SHIFT);
+        let shard = ((hash >> SHARD_HASH_SHIFT) as usize) & (SHARDS - 1);
         KeyRef { key, hash, shard }
     }
 
@@ -350,7 +353,7 @@ impl Db {
             drop(guard);
             match next {
                 Some(p) => {
-                    let c = encode_cursor(p);
+                    let c = encode_cursor(p, shard);
                     // Resume strictly after where this call started; a cursor that would
                     // not move forward (or would read as "done") keeps scanning instead.
                     if c != 0 && decode_cursor(c).0 > from {
@@ -364,9 +367,9 @@ impl Db {
                     if shard == SHARDS {
                         return 0;
                     }
-                    from = position((shard as u16) << SHARD_SHIFT, 0);
+                    from = 0;
                     if seen >= count {
-                        return encode_cursor(from);
+                        return encode_cursor(from, shard);
                     }
                 }
             }
@@ -383,7 +386,7 @@ impl Db {
             if guard.is_empty() {
                 continue;
             }
-            let slot = ((shard as u16) << SHARD_SHIFT) | (rand::random::<u16>() & 0xff);
+            let slot = rand::random::<u16>() % crate::index::SLOTS;
             // A few tries inside the shard before moving on, so mostly-expired shards
             // still give a live key when there is one.
             for attempt in 0..8u64 {
@@ -404,18 +407,20 @@ impl Db {
     }
 }
 
-/// Cursor layout: slot (14 bits) << 50 | the top 50 bits of the key hash.
-fn encode_cursor(p: u128) -> u64 {
+/// Cursor layout: shard (6 bits) << 58 | slot (14 bits) << 44 | the top 44 bits of the key
+/// hash. It names the position (in its shard) that the next call resumes at.
+fn encode_cursor(p: u128, shard: usize) -> u64 {
     let slot = (p >> 64) as u64;
     let hash = p as u64;
-    (slot << 50) | (hash >> 14)
+    ((shard as u64) << 58) | (slot << 44) | (hash >> 20)
 }
 
 /// The position a cursor resumes at, and its shard.
 fn decode_cursor(c: u64) -> (u128, usize) {
-    let slot = (c >> 50) as u16;
-    let hash = (c & ((1u64 << 50) - 1)) << 14;
-    (position(slot, hash), usize::from(slot >> SHARD_SHIFT))
+    let shard = (c >> 58) as usize;
+    let slot = ((c >> 44) & 0x3fff) as u16;
+    let hash = (c & ((1u64 << 44) - 1)) << 20;
+    (position(slot, hash), shard)
 }
 
 /// Read guards on several shards.

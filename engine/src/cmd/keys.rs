@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::{int_arg, is, name_of, Ctx};
-use crate::glob::{glob_match, is_match_all};
+use crate::glob::{is_match_all, GlobPattern};
 use crate::keyspace::{Item, KeyRef, NUMBERED_DBS};
 use crate::reply::{CmdError, CmdResult, Reply};
 use crate::value::Value;
@@ -73,13 +73,13 @@ pub fn type_(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// KEYS pattern
 pub fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let pattern = &args[1];
-    let all = is_match_all(pattern);
+    let all = is_match_all(&args[1]);
+    let pattern = GlobPattern::new(&args[1], false);
     let mut out = Vec::new();
     for shard in 0..crate::keyspace::SHARDS {
         let sh = ctx.db.read(shard);
         for e in sh.iter() {
-            if !e.value.is_expired(ctx.now_ms) && (all || glob_match(pattern, &e.key, false)) {
+            if !e.value.is_expired(ctx.now_ms) && (all || pattern.matches(&e.key)) {
                 out.push(Reply::bulk(&e.key));
             }
         }
@@ -114,11 +114,11 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         i += 2;
     }
-    let pattern = pattern.filter(|p| !is_match_all(p));
+    let pattern = pattern.filter(|p| !is_match_all(p)).map(|p| GlobPattern::new(p, false));
     let mut keys = Vec::new();
     let next = ctx.db.scan(cursor, count, ctx.now_ms, |e| {
-        if let Some(p) = pattern {
-            if !glob_match(p, &e.key, false) {
+        if let Some(p) = &pattern {
+            if !p.matches(&e.key) {
                 return;
             }
         }
