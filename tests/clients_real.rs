@@ -9,7 +9,11 @@ use std::process::Command;
 use common::Vole;
 
 fn tool_available(program: &str, probe: &[&str]) -> bool {
-    let ok = Command::new(program).args(probe).output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = Command::new(program)
+        .args(probe)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !ok {
         assert!(
             std::env::var("VOLE_REQUIRE_REDIS").as_deref() != Ok("1"),
@@ -44,7 +48,10 @@ fn redis_cli_runs_commands_and_reads_replies() {
     assert_eq!(run(&["DBSIZE"]), "2");
     assert!(run(&["INFO", "server"]).contains("redis_version:7.2"));
     let hello = run(&["-3", "HELLO", "3"]);
-    assert!(hello.contains("proto") && hello.contains("standalone"), "{hello}");
+    assert!(
+        hello.contains("proto") && hello.contains("standalone"),
+        "{hello}"
+    );
 }
 
 #[test]
@@ -57,7 +64,18 @@ fn redis_benchmark_completes_against_vole() {
     let port = vole.addr.port().to_string();
     for pipeline in ["1", "16"] {
         let out = Command::new("redis-benchmark")
-            .args(["-h", "127.0.0.1", "-p", &port, "-c", "10", "-n", "2000", "-P", pipeline])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-c",
+                "10",
+                "-n",
+                "2000",
+                "-P",
+                pipeline,
+            ])
             .args(["-t", "set,get,incr,mset", "-q", "--csv"])
             .output()
             .expect("run redis-benchmark");
@@ -68,7 +86,12 @@ fn redis_benchmark_completes_against_vole() {
         }
     }
     let mut c = vole.client();
-    let n: i64 = redis::cmd("GET").arg("counter:__rand_int__").query::<Option<i64>>(&mut c).ok().flatten().unwrap_or(0);
+    let n: i64 = redis::cmd("GET")
+        .arg("counter:__rand_int__")
+        .query::<Option<i64>>(&mut c)
+        .ok()
+        .flatten()
+        .unwrap_or(0);
     assert!(n > 0, "INCR load must have counted");
 }
 

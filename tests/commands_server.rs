@@ -337,7 +337,6 @@ fn slowlog_max_len_bounds_the_log() {
 }
 
 #[test]
-#[ignore = "BUG: CONFIG GET port answers the configured 0, not the port actually bound"]
 fn config_get_port_is_the_bound_port() {
     // Started with --addr 127.0.0.1:0, CONFIG GET port reports the port vole actually listens on
     // (as Redis reports its real port), so clients can discover it.

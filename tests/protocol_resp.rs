@@ -412,7 +412,6 @@ fn client_reply_skip_skips_only_the_next_reply() {
 }
 
 #[test]
-#[ignore = "BUG: CLIENT REPLY SKIP while OFF turns replies back on after one command (Redis ignores SKIP while OFF)"]
 fn client_reply_skip_while_off_changes_nothing() {
     // In Redis, CLIENT REPLY SKIP while replies are OFF is ignored: replies stay off until ON.
     let vole = Vole::start(&[]);
@@ -485,7 +484,6 @@ fn inline_hex_escapes_and_quotes() {
 }
 
 #[test]
-#[ignore = "BUG: the connection stops reading while its replies are unread, so a client writing a big pipeline before reading deadlocks (Redis keeps reading and queues output)"]
 fn big_pipeline_written_before_reading_does_not_deadlock() {
     // A client that writes a 20 MB pipeline before reading any reply (what redis-rs and other
     // clients' pipelines do) must not deadlock: Redis keeps reading while replies queue up.

@@ -39,7 +39,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock standing at `ms`.
     pub fn new(ms: i64) -> Self {
-        ManualClock { now_ms: AtomicI64::new(ms) }
+        ManualClock {
+            now_ms: AtomicI64::new(ms),
+        }
     }
     /// Move the clock forward by `ms`.
     pub fn advance(&self, ms: i64) {

@@ -152,7 +152,9 @@ impl Command {
 
     /// A subcommand by name (ASCII case-insensitive).
     pub fn subcommand(&self, name: &[u8]) -> Option<&'static Command> {
-        self.subcommands.iter().find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
+        self.subcommands
+            .iter()
+            .find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
     }
 
     /// Positions of the keys in `args` (name at 0), from the key spec.
@@ -161,8 +163,15 @@ impl Command {
         if first <= 0 || step <= 0 || argc as i32 <= first {
             return Vec::new();
         }
-        let last = if last < 0 { argc as i32 + last } else { last.min(argc as i32 - 1) };
-        (first..=last).step_by(step as usize).map(|i| i as usize).collect()
+        let last = if last < 0 {
+            argc as i32 + last
+        } else {
+            last.min(argc as i32 - 1)
+        };
+        (first..=last)
+            .step_by(step as usize)
+            .map(|i| i as usize)
+            .collect()
     }
 }
 
@@ -178,7 +187,18 @@ const fn c(
     summary: &'static str,
     exec: Exec,
 ) -> Command {
-    Command { name, arity, flags, keys, group, summary, since, syntax, exec, subcommands: &[] }
+    Command {
+        name,
+        arity,
+        flags,
+        keys,
+        group,
+        summary,
+        since,
+        syntax,
+        exec,
+        subcommands: &[],
+    }
 }
 
 const fn container(
@@ -220,34 +240,214 @@ const WF: u32 = WRITE | FAST;
 const CONN: u32 = NOSCRIPT | LOADING | STALE | FAST;
 
 static OBJECT_SUBS: [Command; 5] = [
-    c("encoding", 3, R, (2, 2, 1), "generic", "2.2.3", "key", "Returns the internal encoding of a Redis object.", E(keys::object)),
-    c("freq", 3, R, (2, 2, 1), "generic", "4.0.0", "key", "Returns the logarithmic access frequency counter of a Redis object.", E(keys::object)),
-    c("idletime", 3, R, (2, 2, 1), "generic", "2.2.3", "key", "Returns the time since the last access to a Redis object.", E(keys::object)),
-    c("refcount", 3, R, (2, 2, 1), "generic", "2.2.3", "key", "Returns the reference count of a value of a key.", E(keys::object)),
-    c("help", 2, LOADING | STALE, NK, "generic", "6.2.0", "", "Returns helpful text about the different subcommands.", E(keys::object)),
+    c(
+        "encoding",
+        3,
+        R,
+        (2, 2, 1),
+        "generic",
+        "2.2.3",
+        "key",
+        "Returns the internal encoding of a Redis object.",
+        E(keys::object),
+    ),
+    c(
+        "freq",
+        3,
+        R,
+        (2, 2, 1),
+        "generic",
+        "4.0.0",
+        "key",
+        "Returns the logarithmic access frequency counter of a Redis object.",
+        E(keys::object),
+    ),
+    c(
+        "idletime",
+        3,
+        R,
+        (2, 2, 1),
+        "generic",
+        "2.2.3",
+        "key",
+        "Returns the time since the last access to a Redis object.",
+        E(keys::object),
+    ),
+    c(
+        "refcount",
+        3,
+        R,
+        (2, 2, 1),
+        "generic",
+        "2.2.3",
+        "key",
+        "Returns the reference count of a value of a key.",
+        E(keys::object),
+    ),
+    c(
+        "help",
+        2,
+        LOADING | STALE,
+        NK,
+        "generic",
+        "6.2.0",
+        "",
+        "Returns helpful text about the different subcommands.",
+        E(keys::object),
+    ),
 ];
 
 static MEMORY_SUBS: [Command; 2] = [
-    c("usage", -3, R, (2, 2, 1), "server", "4.0.0", "key [SAMPLES count]", "Estimates the memory usage of a key.", E(keys::memory)),
-    c("help", 2, LOADING | STALE, NK, "server", "4.0.0", "", "Returns helpful text about the different subcommands.", E(keys::memory)),
+    c(
+        "usage",
+        -3,
+        R,
+        (2, 2, 1),
+        "server",
+        "4.0.0",
+        "key [SAMPLES count]",
+        "Estimates the memory usage of a key.",
+        E(keys::memory),
+    ),
+    c(
+        "help",
+        2,
+        LOADING | STALE,
+        NK,
+        "server",
+        "4.0.0",
+        "",
+        "Returns helpful text about the different subcommands.",
+        E(keys::memory),
+    ),
 ];
 
 static COMMAND_SUBS: [Command; 6] = [
-    c("count", 2, LOADING | STALE, NK, "server", "2.8.13", "", "Returns a count of commands.", E(meta::command)),
-    c("docs", -2, LOADING | STALE, NK, "server", "7.0.0", "[command-name [command-name ...]]", "Returns documentary information about one, multiple or all commands.", E(meta::command)),
-    c("getkeys", -4, LOADING | STALE, NK, "server", "2.8.13", "command [arg [arg ...]]", "Extracts the key names from an arbitrary command.", E(meta::command)),
-    c("info", -2, LOADING | STALE, NK, "server", "2.8.13", "[command-name [command-name ...]]", "Returns information about one, multiple or all commands.", E(meta::command)),
-    c("list", -2, LOADING | STALE, NK, "server", "7.0.0", "[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]", "Returns a list of command names.", E(meta::command)),
-    c("help", 2, LOADING | STALE, NK, "server", "5.0.0", "", "Returns helpful text about the different subcommands.", E(meta::command)),
+    c(
+        "count",
+        2,
+        LOADING | STALE,
+        NK,
+        "server",
+        "2.8.13",
+        "",
+        "Returns a count of commands.",
+        E(meta::command),
+    ),
+    c(
+        "docs",
+        -2,
+        LOADING | STALE,
+        NK,
+        "server",
+        "7.0.0",
+        "[command-name [command-name ...]]",
+        "Returns documentary information about one, multiple or all commands.",
+        E(meta::command),
+    ),
+    c(
+        "getkeys",
+        -4,
+        LOADING | STALE,
+        NK,
+        "server",
+        "2.8.13",
+        "command [arg [arg ...]]",
+        "Extracts the key names from an arbitrary command.",
+        E(meta::command),
+    ),
+    c(
+        "info",
+        -2,
+        LOADING | STALE,
+        NK,
+        "server",
+        "2.8.13",
+        "[command-name [command-name ...]]",
+        "Returns information about one, multiple or all commands.",
+        E(meta::command),
+    ),
+    c(
+        "list",
+        -2,
+        LOADING | STALE,
+        NK,
+        "server",
+        "7.0.0",
+        "[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]",
+        "Returns a list of command names.",
+        E(meta::command),
+    ),
+    c(
+        "help",
+        2,
+        LOADING | STALE,
+        NK,
+        "server",
+        "5.0.0",
+        "",
+        "Returns helpful text about the different subcommands.",
+        E(meta::command),
+    ),
 ];
 
 const CFG: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 static CONFIG_SUBS: [Command; 5] = [
-    c("get", -3, CFG, NK, "server", "2.0.0", "parameter [parameter ...]", "Returns the effective values of configuration parameters.", S(SC::Config)),
-    c("set", -4, CFG | MAY_REPLICATE, NK, "server", "2.0.0", "parameter value [parameter value ...]", "Sets configuration parameters in-flight.", S(SC::Config)),
-    c("resetstat", 2, CFG, NK, "server", "2.0.0", "", "Resets the server's statistics.", S(SC::Config)),
-    c("rewrite", 2, CFG, NK, "server", "2.8.0", "", "Persists the effective configuration to file.", S(SC::Config)),
-    c("help", 2, LOADING | STALE, NK, "server", "5.0.0", "", "Returns helpful text about the different subcommands.", S(SC::Config)),
+    c(
+        "get",
+        -3,
+        CFG,
+        NK,
+        "server",
+        "2.0.0",
+        "parameter [parameter ...]",
+        "Returns the effective values of configuration parameters.",
+        S(SC::Config),
+    ),
+    c(
+        "set",
+        -4,
+        CFG | MAY_REPLICATE,
+        NK,
+        "server",
+        "2.0.0",
+        "parameter value [parameter value ...]",
+        "Sets configuration parameters in-flight.",
+        S(SC::Config),
+    ),
+    c(
+        "resetstat",
+        2,
+        CFG,
+        NK,
+        "server",
+        "2.0.0",
+        "",
+        "Resets the server's statistics.",
+        S(SC::Config),
+    ),
+    c(
+        "rewrite",
+        2,
+        CFG,
+        NK,
+        "server",
+        "2.8.0",
+        "",
+        "Persists the effective configuration to file.",
+        S(SC::Config),
+    ),
+    c(
+        "help",
+        2,
+        LOADING | STALE,
+        NK,
+        "server",
+        "5.0.0",
+        "",
+        "Returns helpful text about the different subcommands.",
+        S(SC::Config),
+    ),
 ];
 
 const CL: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
@@ -270,36 +470,216 @@ static CLIENT_SUBS: [Command; 14] = [
 ];
 
 static DEBUG_SUBS: [Command; 3] = [
-    c("sleep", 3, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "1.0.0", "seconds", "Blocks the connection for a number of seconds.", S(SC::Debug)),
-    c("error", 3, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "1.0.0", "message", "Replies with the given error message.", S(SC::Debug)),
-    c("help", 2, LOADING | STALE, NK, "server", "1.0.0", "", "Returns helpful text about the different subcommands.", S(SC::Debug)),
+    c(
+        "sleep",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NK,
+        "server",
+        "1.0.0",
+        "seconds",
+        "Blocks the connection for a number of seconds.",
+        S(SC::Debug),
+    ),
+    c(
+        "error",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NK,
+        "server",
+        "1.0.0",
+        "message",
+        "Replies with the given error message.",
+        S(SC::Debug),
+    ),
+    c(
+        "help",
+        2,
+        LOADING | STALE,
+        NK,
+        "server",
+        "1.0.0",
+        "",
+        "Returns helpful text about the different subcommands.",
+        S(SC::Debug),
+    ),
 ];
 
 static SLOWLOG_SUBS: [Command; 4] = [
-    c("get", -2, ADMIN | LOADING | STALE, NK, "server", "2.2.12", "[count]", "Returns the slow log's entries.", S(SC::Slowlog)),
-    c("len", 2, ADMIN | LOADING | STALE, NK, "server", "2.2.12", "", "Returns the number of entries in the slow log.", S(SC::Slowlog)),
-    c("reset", 2, ADMIN | LOADING | STALE, NK, "server", "2.2.12", "", "Clears all entries from the slow log.", S(SC::Slowlog)),
-    c("help", 2, LOADING | STALE, NK, "server", "6.2.0", "", "Show helpful text about the different subcommands.", S(SC::Slowlog)),
+    c(
+        "get",
+        -2,
+        ADMIN | LOADING | STALE,
+        NK,
+        "server",
+        "2.2.12",
+        "[count]",
+        "Returns the slow log's entries.",
+        S(SC::Slowlog),
+    ),
+    c(
+        "len",
+        2,
+        ADMIN | LOADING | STALE,
+        NK,
+        "server",
+        "2.2.12",
+        "",
+        "Returns the number of entries in the slow log.",
+        S(SC::Slowlog),
+    ),
+    c(
+        "reset",
+        2,
+        ADMIN | LOADING | STALE,
+        NK,
+        "server",
+        "2.2.12",
+        "",
+        "Clears all entries from the slow log.",
+        S(SC::Slowlog),
+    ),
+    c(
+        "help",
+        2,
+        LOADING | STALE,
+        NK,
+        "server",
+        "6.2.0",
+        "",
+        "Show helpful text about the different subcommands.",
+        S(SC::Slowlog),
+    ),
 ];
 
 static ACL_SUBS: [Command; 5] = [
-    c("whoami", 2, NOSCRIPT | LOADING | STALE, NK, "server", "6.0.0", "", "Returns the authenticated username of the current connection.", S(SC::Acl)),
-    c("list", 2, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "6.0.0", "", "Dumps the effective rules in ACL file format.", S(SC::Acl)),
-    c("cat", -2, NOSCRIPT | LOADING | STALE, NK, "server", "6.0.0", "[category]", "Lists the ACL categories, or the commands inside a category.", S(SC::Acl)),
-    c("getuser", 3, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "6.0.0", "username", "Lists the ACL rules of a user.", S(SC::Acl)),
-    c("help", 2, LOADING | STALE, NK, "server", "6.0.0", "", "Returns helpful text about the different subcommands.", S(SC::Acl)),
+    c(
+        "whoami",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        NK,
+        "server",
+        "6.0.0",
+        "",
+        "Returns the authenticated username of the current connection.",
+        S(SC::Acl),
+    ),
+    c(
+        "list",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NK,
+        "server",
+        "6.0.0",
+        "",
+        "Dumps the effective rules in ACL file format.",
+        S(SC::Acl),
+    ),
+    c(
+        "cat",
+        -2,
+        NOSCRIPT | LOADING | STALE,
+        NK,
+        "server",
+        "6.0.0",
+        "[category]",
+        "Lists the ACL categories, or the commands inside a category.",
+        S(SC::Acl),
+    ),
+    c(
+        "getuser",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NK,
+        "server",
+        "6.0.0",
+        "username",
+        "Lists the ACL rules of a user.",
+        S(SC::Acl),
+    ),
+    c(
+        "help",
+        2,
+        LOADING | STALE,
+        NK,
+        "server",
+        "6.0.0",
+        "",
+        "Returns helpful text about the different subcommands.",
+        S(SC::Acl),
+    ),
 ];
 
 static LATENCY_SUBS: [Command; 4] = [
-    c("latest", 2, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "2.8.13", "", "Returns the latest latency samples for all events.", S(SC::Latency)),
-    c("history", 3, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "2.8.13", "event", "Returns timestamp-latency samples for an event.", S(SC::Latency)),
-    c("reset", -2, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "2.8.13", "[event [event ...]]", "Resets the latency data for one or more events.", S(SC::Latency)),
-    c("help", 2, LOADING | STALE, NK, "server", "2.8.13", "", "Returns helpful text about the different subcommands.", S(SC::Latency)),
+    c(
+        "latest",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NK,
+        "server",
+        "2.8.13",
+        "",
+        "Returns the latest latency samples for all events.",
+        S(SC::Latency),
+    ),
+    c(
+        "history",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NK,
+        "server",
+        "2.8.13",
+        "event",
+        "Returns timestamp-latency samples for an event.",
+        S(SC::Latency),
+    ),
+    c(
+        "reset",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NK,
+        "server",
+        "2.8.13",
+        "[event [event ...]]",
+        "Resets the latency data for one or more events.",
+        S(SC::Latency),
+    ),
+    c(
+        "help",
+        2,
+        LOADING | STALE,
+        NK,
+        "server",
+        "2.8.13",
+        "",
+        "Returns helpful text about the different subcommands.",
+        S(SC::Latency),
+    ),
 ];
 
 static MODULE_SUBS: [Command; 2] = [
-    c("list", 2, ADMIN | NOSCRIPT, NK, "server", "4.0.0", "", "Returns all loaded modules.", S(SC::Module)),
-    c("help", 2, LOADING | STALE, NK, "server", "5.0.0", "", "Returns helpful text about the different subcommands.", S(SC::Module)),
+    c(
+        "list",
+        2,
+        ADMIN | NOSCRIPT,
+        NK,
+        "server",
+        "4.0.0",
+        "",
+        "Returns all loaded modules.",
+        S(SC::Module),
+    ),
+    c(
+        "help",
+        2,
+        LOADING | STALE,
+        NK,
+        "server",
+        "5.0.0",
+        "",
+        "Returns helpful text about the different subcommands.",
+        S(SC::Module),
+    ),
 ];
 
 /// Every command, sorted by name.
@@ -433,7 +813,10 @@ pub fn resolve(args: &[Bytes]) -> Result<Resolved, crate::reply::CmdError> {
     let Some(cmd) = lookup(name) else {
         return Err(CmdError::UnknownCommand {
             name: String::from_utf8_lossy(name).into_owned(),
-            args: args[1.min(args.len())..].iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect(),
+            args: args[1.min(args.len())..]
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect(),
         });
     };
     if cmd.subcommands.is_empty() || (args.len() == 1 && !matches!(cmd.exec, Exec::Container)) {
@@ -445,7 +828,10 @@ pub fn resolve(args: &[Bytes]) -> Result<Resolved, crate::reply::CmdError> {
     let Some(sub_name) = args.get(1) else {
         return Err(CmdError::WrongArity(cmd.name.to_string()));
     };
-    let Some(sub) = subcommands_of(cmd).iter().find(|c| c.name.as_bytes().eq_ignore_ascii_case(sub_name)) else {
+    let Some(sub) = subcommands_of(cmd)
+        .iter()
+        .find(|c| c.name.as_bytes().eq_ignore_ascii_case(sub_name))
+    else {
         return Err(CmdError::UnknownSubcommand {
             command: cmd.name.to_string(),
             sub: String::from_utf8_lossy(sub_name).into_owned(),
@@ -454,7 +840,10 @@ pub fn resolve(args: &[Bytes]) -> Result<Resolved, crate::reply::CmdError> {
     if !sub.arity_ok(args.len()) {
         return Err(CmdError::WrongArity(format!("{}|{}", cmd.name, sub.name)));
     }
-    Ok(Resolved { cmd: sub, parent: Some(cmd) })
+    Ok(Resolved {
+        cmd: sub,
+        parent: Some(cmd),
+    })
 }
 
 #[cfg(test)]
@@ -465,7 +854,12 @@ mod tests {
     fn table_invariants() {
         // Names are sorted, unique, lower-case; arity never 0; key specs are consistent.
         for pair in COMMANDS.windows(2) {
-            assert!(pair[0].name < pair[1].name, "{} before {}", pair[0].name, pair[1].name);
+            assert!(
+                pair[0].name < pair[1].name,
+                "{} before {}",
+                pair[0].name,
+                pair[1].name
+            );
         }
         let check = |c: &Command, parent: Option<&str>| {
             assert_eq!(c.name, c.name.to_lowercase());
@@ -474,12 +868,20 @@ mod tests {
             let (f, l, s) = c.keys;
             if f > 0 {
                 assert!(s > 0 && (l < 0 || l >= f), "{}", c.name);
-                assert!(c.flags & (WRITE | READONLY) != 0, "{} has keys but no read/write flag", c.name);
+                assert!(
+                    c.flags & (WRITE | READONLY) != 0,
+                    "{} has keys but no read/write flag",
+                    c.name
+                );
             }
             if parent.is_some() {
                 assert!(c.arity.unsigned_abs() >= 2, "{}", c.name);
             }
-            assert!(!(c.flags & WRITE != 0 && c.flags & READONLY != 0), "{}", c.name);
+            assert!(
+                !(c.flags & WRITE != 0 && c.flags & READONLY != 0),
+                "{}",
+                c.name
+            );
         };
         for c in COMMANDS {
             check(c, None);
@@ -495,7 +897,11 @@ mod tests {
     #[test]
     fn resolve_reports_redis_errors() {
         // Unknown commands, unknown subcommands and arity errors read as in Redis 7.
-        let a = |v: &[&str]| v.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect::<Vec<_>>();
+        let a = |v: &[&str]| {
+            v.iter()
+                .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
             resolve(&a(&["nope", "x"])).err().map(|e| e.to_line()),
             Some("ERR unknown command 'nope', with args beginning with: 'x' ".into())
@@ -505,7 +911,9 @@ mod tests {
             Some("ERR wrong number of arguments for 'get' command".into())
         );
         assert_eq!(
-            resolve(&a(&["client", "setname"])).err().map(|e| e.to_line()),
+            resolve(&a(&["client", "setname"]))
+                .err()
+                .map(|e| e.to_line()),
             Some("ERR wrong number of arguments for 'client|setname' command".into())
         );
         assert_eq!(
@@ -513,6 +921,12 @@ mod tests {
             Some("ERR unknown subcommand 'bogus'. Try CLIENT HELP.".into())
         );
         assert!(resolve(&a(&["GeT", "k"])).is_ok());
-        assert_eq!(COMMANDS.iter().find(|c| c.name == "mset").map(|c| c.key_positions(5)), Some(vec![1, 3]));
+        assert_eq!(
+            COMMANDS
+                .iter()
+                .find(|c| c.name == "mset")
+                .map(|c| c.key_positions(5)),
+            Some(vec![1, 3])
+        );
     }
 }

@@ -49,7 +49,11 @@ const CRC16_TABLE: [u16; 256] = {
         let mut crc = (i as u16) << 8;
         let mut bit = 0;
         while bit < 8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
             bit += 1;
         }
         table[i] = crc;
@@ -91,7 +95,10 @@ pub struct ShardIndex<V> {
 
 impl<V> Default for ShardIndex<V> {
     fn default() -> Self {
-        ShardIndex { table: HashTable::new(), order: BTreeSet::new() }
+        ShardIndex {
+            table: HashTable::new(),
+            order: BTreeSet::new(),
+        }
     }
 }
 
@@ -120,7 +127,8 @@ impl<V> ShardIndex<V> {
     /// The entry for `key`, mutably.
     #[inline]
     pub fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Entry<V>> {
-        self.table.find_mut(hash, |e| e.hash == hash && &*e.key == key)
+        self.table
+            .find_mut(hash, |e| e.hash == hash && &*e.key == key)
     }
 
     /// Insert or replace. Returns the previous value when the key existed (its stored key
@@ -131,13 +139,17 @@ impl<V> ShardIndex<V> {
         }
         let key: Box<[u8]> = key.into();
         self.order.insert(position(key_slot(&key), hash));
-        self.table.insert_unique(hash, Entry { key, hash, value }, |e| e.hash);
+        self.table
+            .insert_unique(hash, Entry { key, hash, value }, |e| e.hash);
         None
     }
 
     /// Remove `key`, returning its entry.
     pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Entry<V>> {
-        let found = self.table.find_entry(hash, |e| e.hash == hash && &*e.key == key).ok()?;
+        let found = self
+            .table
+            .find_entry(hash, |e| e.hash == hash && &*e.key == key)
+            .ok()?;
         let (entry, _) = found.remove();
         let slot = key_slot(&entry.key);
         // Another key may share this exact position; keep it in the order set if so.
@@ -184,7 +196,11 @@ impl<V> ShardIndex<V> {
         });
         for p in removed {
             let (slot, hash) = ((p >> 64) as u16, p as u64);
-            if !self.table.iter_hash(hash).any(|e| e.hash == hash && key_slot(&e.key) == slot) {
+            if !self
+                .table
+                .iter_hash(hash)
+                .any(|e| e.hash == hash && key_slot(&e.key) == slot)
+            {
                 self.order.remove(&p);
             }
         }
@@ -219,7 +235,9 @@ impl<V> ShardIndex<V> {
             .next()
             .or_else(|| self.order.iter().next())?;
         let (slot, hash) = ((*p >> 64) as u16, *p as u64);
-        self.table.iter_hash(hash).find(|e| e.hash == hash && key_slot(&e.key) == slot)
+        self.table
+            .iter_hash(hash)
+            .find(|e| e.hash == hash && key_slot(&e.key) == slot)
     }
 
     /// Number of keys in one cluster slot.
@@ -255,7 +273,10 @@ mod tests {
         // Redis Cluster spec: CRC16("123456789") = 0x31C3.
         assert_eq!(crc16(b"123456789"), 0x31C3);
         assert_eq!(key_slot(b"foo"), 12182);
-        assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"{user1000}.followers"));
+        assert_eq!(
+            key_slot(b"{user1000}.following"),
+            key_slot(b"{user1000}.followers")
+        );
         assert_eq!(key_slot(b"foo{}{bar}"), key_slot(b"foo{}{bar}"));
         assert_eq!(key_slot(b"{}x"), crc16(b"{}x") & 16383);
     }
@@ -270,12 +291,21 @@ mod tests {
         assert_eq!(ix.get(7, b"a").map(|e| e.value), Some(3));
         assert_eq!(ix.get(7, b"b").map(|e| e.value), Some(2));
         let mut seen = Vec::new();
-        assert_eq!(ix.scan_from(0, |e| { seen.push(e.key.to_vec()); true }), None);
+        assert_eq!(
+            ix.scan_from(0, |e| {
+                seen.push(e.key.to_vec());
+                true
+            }),
+            None
+        );
         assert_eq!(seen.len(), 2);
         assert!(ix.remove(7, b"a").is_some());
         assert_eq!(ix.get(7, b"b").map(|e| e.value), Some(2));
         let mut n = 0;
-        ix.scan_from(0, |_| { n += 1; true });
+        ix.scan_from(0, |_| {
+            n += 1;
+            true
+        });
         assert_eq!(n, 1);
         assert!(ix.remove(7, b"b").is_some());
         assert!(ix.order.is_empty());
@@ -309,7 +339,10 @@ mod tests {
             round += 1;
         }
         for i in 0..500u32 {
-            assert!(seen.contains(format!("stay{i}").as_bytes()), "missed stay{i}");
+            assert!(
+                seen.contains(format!("stay{i}").as_bytes()),
+                "missed stay{i}"
+            );
         }
     }
 

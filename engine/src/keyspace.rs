@@ -56,7 +56,11 @@ impl Item {
 
     /// A value expiring at `expire_at` (0 = never).
     pub fn with_expiry(value: Value, expire_at: i64, now_ms: i64) -> Item {
-        Item { value, expire_at, access_s: AtomicU32::new((now_ms / 1000) as u32) }
+        Item {
+            value,
+            expire_at,
+            access_s: AtomicU32::new((now_ms / 1000) as u32),
+        }
     }
 
     /// Whether the item is expired at `now_ms`.
@@ -68,7 +72,8 @@ impl Item {
     /// Record an access (for OBJECT IDLETIME).
     #[inline]
     pub fn touch(&self, now_ms: i64) {
-        self.access_s.store((now_ms / 1000) as u32, Ordering::Relaxed);
+        self.access_s
+            .store((now_ms / 1000) as u32, Ordering::Relaxed);
     }
 
     /// Seconds since the last recorded access.
@@ -99,13 +104,19 @@ impl Shard {
     /// The live (not expired) item for `k`.
     #[inline]
     pub fn get(&self, k: &KeyRef<'_>, now_ms: i64) -> Option<&Item> {
-        self.index.get(k.hash, k.key).map(|e| &e.value).filter(|i| !i.is_expired(now_ms))
+        self.index
+            .get(k.hash, k.key)
+            .map(|e| &e.value)
+            .filter(|i| !i.is_expired(now_ms))
     }
 
     /// The live item for `k`, mutably. An expired item is deleted first (and counted in
     /// `expired`), so callers see it as missing.
     pub fn get_mut(&mut self, k: &KeyRef<'_>, now_ms: i64, stats: &Stats) -> Option<&mut Item> {
-        let expired = self.index.get(k.hash, k.key).map(|e| e.value.is_expired(now_ms))?;
+        let expired = self
+            .index
+            .get(k.hash, k.key)
+            .map(|e| e.value.is_expired(now_ms))?;
         if expired {
             self.remove(k);
             stats.expired_keys.fetch_add(1, Ordering::Relaxed);
@@ -144,7 +155,9 @@ impl Shard {
 
     /// Set (or with 0, clear) the expiry of an existing key. Returns false if absent.
     pub fn set_expire(&mut self, k: &KeyRef<'_>, expire_at: i64) -> bool {
-        let Some(e) = self.index.get_mut(k.hash, k.key) else { return false };
+        let Some(e) = self.index.get_mut(k.hash, k.key) else {
+            return false;
+        };
         let old = std::mem::replace(&mut e.value.expire_at, expire_at);
         if old != 0 {
             self.forget_expiry(old, k.hash);
@@ -203,7 +216,9 @@ impl Shard {
     fn expire_due(&mut self, now_ms: i64, budget: usize) -> (usize, bool) {
         let mut deleted = 0;
         while deleted < budget {
-            let Some(&(at, hash)) = self.expires.first() else { return (deleted, false) };
+            let Some(&(at, hash)) = self.expires.first() else {
+                return (deleted, false);
+            };
             if at > now_ms {
                 return (deleted, false);
             }
@@ -220,13 +235,19 @@ impl Shard {
                 }
             }
         }
-        (deleted, self.expires.first().is_some_and(|&(at, _)| at <= now_ms))
+        (
+            deleted,
+            self.expires.first().is_some_and(|&(at, _)| at <= now_ms),
+        )
     }
 
     /// Approximate bytes used by this shard (index structures, keys and values).
     pub fn memory_bytes(&self) -> usize {
-        let payload: usize =
-            self.index.iter().map(|e| e.key.len() + e.value.value.memory_bytes()).sum();
+        let payload: usize = self
+            .index
+            .iter()
+            .map(|e| e.key.len() + e.value.value.memory_bytes())
+            .sum();
         self.index.overhead_bytes() + payload + self.expires.len() * 24
     }
 }
@@ -290,7 +311,12 @@ impl Db {
         let mut idx: Vec<usize> = keys.iter().map(|k| k.shard).collect();
         idx.sort_unstable();
         idx.dedup();
-        ShardsRead { guards: idx.into_iter().map(|i| (i, self.shards[i].read())).collect() }
+        ShardsRead {
+            guards: idx
+                .into_iter()
+                .map(|i| (i, self.shards[i].read()))
+                .collect(),
+        }
     }
 
     /// Write-lock every shard the keys live in, in shard order, all at once.
@@ -298,7 +324,12 @@ impl Db {
         let mut idx: Vec<usize> = keys.iter().map(|k| k.shard).collect();
         idx.sort_unstable();
         idx.dedup();
-        ShardsWrite { guards: idx.into_iter().map(|i| (i, self.shards[i].write())).collect() }
+        ShardsWrite {
+            guards: idx
+                .into_iter()
+                .map(|i| (i, self.shards[i].write()))
+                .collect(),
+        }
     }
 
     /// Number of keys (including expired ones not yet deleted).
@@ -397,7 +428,10 @@ impl Db {
                     }
                 }
             }
-            let live = guard.iter().find(|e| !e.value.is_expired(now_ms)).map(|e| e.key.clone());
+            let live = guard
+                .iter()
+                .find(|e| !e.value.is_expired(now_ms))
+                .map(|e| e.key.clone());
             if live.is_some() {
                 return live;
             }
@@ -485,7 +519,16 @@ impl Keyspace {
     /// A keyspace with the 16 numbered databases, reading time from `clock`.
     pub fn new(clock: Arc<dyn Clock>) -> Keyspace {
         let numbered = (0..NUMBERED_DBS)
-            .map(|i| Arc::new(Db::new(i, if i == 0 { "default".into() } else { i.to_string() })))
+            .map(|i| {
+                Arc::new(Db::new(
+                    i,
+                    if i == 0 {
+                        "default".into()
+                    } else {
+                        i.to_string()
+                    },
+                ))
+            })
             .collect();
         Keyspace {
             numbered,
@@ -511,7 +554,9 @@ impl Keyspace {
     /// Take the writer lock: every mutation happens while holding it.
     #[inline]
     pub fn writer(&self) -> Writer<'_> {
-        Writer { _guard: self.writer.lock() }
+        Writer {
+            _guard: self.writer.lock(),
+        }
     }
 
     /// Numbered database `i` (0..16).
@@ -557,7 +602,11 @@ impl Keyspace {
         if name == "default" || name.parse::<u32>().is_ok_and(|i| i < NUMBERED_DBS) {
             return Err(NamespaceError::Builtin);
         }
-        let db = self.named.write().remove(name).ok_or(NamespaceError::Missing)?;
+        let db = self
+            .named
+            .write()
+            .remove(name)
+            .ok_or(NamespaceError::Missing)?;
         let w = self.writer();
         db.clear(&w);
         Ok(())
@@ -575,7 +624,11 @@ impl Keyspace {
                     return (deleted, true);
                 }
                 // Cheap pre-check under the read lock, so idle shards never take the writer.
-                let due = db.read(shard).expires.first().is_some_and(|&(at, _)| at <= now);
+                let due = db
+                    .read(shard)
+                    .expires
+                    .first()
+                    .is_some_and(|&(at, _)| at <= now);
                 if !due {
                     continue;
                 }
@@ -585,14 +638,18 @@ impl Keyspace {
                 more |= m;
             }
         }
-        self.stats.expired_keys.fetch_add(deleted as u64, Ordering::Relaxed);
+        self.stats
+            .expired_keys
+            .fetch_add(deleted as u64, Ordering::Relaxed);
         (deleted, more)
     }
 }
 
 impl std::fmt::Debug for Keyspace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keyspace").field("numbered", &self.numbered.len()).finish()
+        f.debug_struct("Keyspace")
+            .field("numbered", &self.numbered.len())
+            .finish()
     }
 }
 
@@ -661,7 +718,10 @@ mod tests {
         // The same key in two namespaces are two keys.
         let (_c, ks) = ks();
         let a = ks.create_namespace("staging").expect("create");
-        assert_eq!(ks.create_namespace("staging").err(), Some(NamespaceError::Exists));
+        assert_eq!(
+            ks.create_namespace("staging").err(),
+            Some(NamespaceError::Exists)
+        );
         let d = ks.namespace("default").expect("default");
         put(&ks, &a, "x", 0);
         assert_eq!(a.len(), 1);

@@ -882,14 +882,17 @@ mod grisu {
 
         if k >= 0 && exp < nd + 7 {
             push(out, digits);
-            out.extend(std::iter::repeat('0').take(usize::try_from(k).unwrap_or(0)));
+            out.extend(std::iter::repeat_n('0', usize::try_from(k).unwrap_or(0)));
             return;
         }
         if k < 0 && (k > -7 || exp < 4) {
             let offset = nd - k.abs();
             if offset <= 0 {
                 out.push_str("0.");
-                out.extend(std::iter::repeat('0').take(usize::try_from(-offset).unwrap_or(0)));
+                out.extend(std::iter::repeat_n(
+                    '0',
+                    usize::try_from(-offset).unwrap_or(0),
+                ));
                 push(out, digits);
             } else {
                 let (a, b) =

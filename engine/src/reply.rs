@@ -138,7 +138,10 @@ impl CmdError {
                 command.to_uppercase()
             ),
             CmdError::WrongArity(name) => {
-                format!("ERR wrong number of arguments for '{}' command", name.to_lowercase())
+                format!(
+                    "ERR wrong number of arguments for '{}' command",
+                    name.to_lowercase()
+                )
             }
             CmdError::WrongType => {
                 "WRONGTYPE Operation against a key holding the wrong kind of value".into()
@@ -148,13 +151,18 @@ impl CmdError {
             CmdError::Syntax => "ERR syntax error".into(),
             CmdError::NoAuth => "NOAUTH Authentication required.".into(),
             CmdError::InvalidExpire(cmd) => {
-                format!("ERR invalid expire time in '{}' command", cmd.to_lowercase())
+                format!(
+                    "ERR invalid expire time in '{}' command",
+                    cmd.to_lowercase()
+                )
             }
             CmdError::Overflow => "ERR increment or decrement would overflow".into(),
             CmdError::NoSuchKey => "ERR no such key".into(),
             CmdError::OutOfRange => "ERR index out of range".into(),
             CmdError::ValueOutOfRange(what) => format!("ERR {what} is out of range"),
-            CmdError::StringTooLong => "ERR string exceeds maximum allowed size (proto-max-bulk-len)".into(),
+            CmdError::StringTooLong => {
+                "ERR string exceeds maximum allowed size (proto-max-bulk-len)".into()
+            }
             CmdError::Other(line) => line.clone(),
         }
     }

@@ -17,12 +17,18 @@ pub enum Value {
 impl Value {
     /// A string value from bytes (stored as its own allocation, never a view of a network buffer).
     pub fn string(data: &[u8]) -> Value {
-        Value::Str { data: Bytes::copy_from_slice(data), raw: false }
+        Value::Str {
+            data: Bytes::copy_from_slice(data),
+            raw: false,
+        }
     }
 
     /// A string value from an owned buffer.
     pub fn string_owned(data: Vec<u8>) -> Value {
-        Value::Str { data: Bytes::from(data), raw: false }
+        Value::Str {
+            data: Bytes::from(data),
+            raw: false,
+        }
     }
 
     /// The name TYPE answers with.

@@ -82,7 +82,9 @@ fn check_password(s: &Session, user: &[u8], pass: &[u8]) -> Result<(), CmdError>
     if ok {
         Ok(())
     } else {
-        Err(CmdError::Other("WRONGPASS invalid username-password pair or user is disabled.".into()))
+        Err(CmdError::Other(
+            "WRONGPASS invalid username-password pair or user is disabled.".into(),
+        ))
     }
 }
 
@@ -106,11 +108,17 @@ fn hello(s: &mut Session, args: &[Bytes]) -> CmdResult {
     let mut proto = None;
     let mut i = 1;
     if let Some(v) = args.get(1) {
-        let n = int_arg(v).map_err(|_| CmdError::Other("ERR Protocol version is not an integer or out of range".into()))?;
+        let n = int_arg(v).map_err(|_| {
+            CmdError::Other("ERR Protocol version is not an integer or out of range".into())
+        })?;
         proto = Some(match n {
             2 => Proto::Resp2,
             3 => Proto::Resp3,
-            _ => return Err(CmdError::Other("NOPROTO unsupported protocol version".into())),
+            _ => {
+                return Err(CmdError::Other(
+                    "NOPROTO unsupported protocol version".into(),
+                ))
+            }
         });
         i = 2;
     }
@@ -143,7 +151,9 @@ fn hello(s: &mut Session, args: &[Bytes]) -> CmdResult {
     }
     if let Some(p) = proto {
         s.proto = p;
-        s.info.resp.store(if p == Proto::Resp3 { 3 } else { 2 }, Ordering::Relaxed);
+        s.info
+            .resp
+            .store(if p == Proto::Resp3 { 3 } else { 2 }, Ordering::Relaxed);
     }
     let proto_n = if s.proto == Proto::Resp3 { 3 } else { 2 };
     Ok(Reply::Map(vec![
@@ -162,7 +172,12 @@ fn select(s: &mut Session, args: &[Bytes]) -> CmdResult {
     if !(0..i64::from(NUMBERED_DBS)).contains(&n) {
         return Err(CmdError::err("DB index is out of range"));
     }
-    let db = s.server.ks.db(n as u32).cloned().ok_or_else(|| CmdError::err("DB index is out of range"))?;
+    let db = s
+        .server
+        .ks
+        .db(n as u32)
+        .cloned()
+        .ok_or_else(|| CmdError::err("DB index is out of range"))?;
     s.info.db.store(u64::from(db.id), Ordering::Relaxed);
     s.db = db;
     Ok(Reply::Ok)
@@ -208,13 +223,17 @@ fn config(s: &mut Session, args: &[Bytes]) -> CmdResult {
                 let name = String::from_utf8_lossy(&pair[0]).into_owned();
                 let value = String::from_utf8_lossy(&pair[1]).into_owned();
                 let Some(p) = crate::config::param(&name) else {
-                    return Err(CmdError::err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'")));
+                    return Err(CmdError::err(format!(
+                        "Unknown option or number of arguments for CONFIG SET - '{name}'"
+                    )));
                 };
                 if !p.mutable {
                     return Err(CmdError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config")));
                 }
                 (p.set)(&mut next, &value).map_err(|e| {
-                    CmdError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - {e}"))
+                    CmdError::err(format!(
+                        "CONFIG SET failed (possibly related to argument '{name}') - {e}"
+                    ))
                 })?;
             }
             *s.server.config.write() = next;
@@ -230,7 +249,10 @@ fn config(s: &mut Session, args: &[Bytes]) -> CmdResult {
                 return Err(CmdError::err("The server is running without a config file"));
             };
             let mut text = String::from("# Written by CONFIG REWRITE\n");
-            for p in crate::config::PARAMS.iter().filter(|p| p.mutable || p.name == "addr") {
+            for p in crate::config::PARAMS
+                .iter()
+                .filter(|p| p.mutable || p.name == "addr")
+            {
                 let v = (p.get)(&cfg);
                 if !v.is_empty() {
                     text.push_str(&format!("{} \"{}\"\n", p.name, v.replace('"', "")));
@@ -260,7 +282,9 @@ fn config(s: &mut Session, args: &[Bytes]) -> CmdResult {
 
 fn validate_name(name: &[u8]) -> Result<(), CmdError> {
     if name.iter().any(|&b| b <= b' ' || b > b'~') {
-        return Err(CmdError::err("Client names cannot contain spaces, newlines or special characters."));
+        return Err(CmdError::err(
+            "Client names cannot contain spaces, newlines or special characters.",
+        ));
     }
     Ok(())
 }
@@ -312,10 +336,17 @@ async fn client(s: &mut Session, args: &[Bytes]) -> CmdResult {
     let sub = String::from_utf8_lossy(&args[1]).to_lowercase();
     match sub.as_str() {
         "id" => Ok(Reply::Int(s.info.id as i64)),
-        "info" => Ok(Reply::Verbatim("txt", Bytes::from(client_line(s, &s.info) + "\n"))),
+        "info" => Ok(Reply::Verbatim(
+            "txt",
+            Bytes::from(client_line(s, &s.info) + "\n"),
+        )),
         "getname" => {
             let n = s.info.name.lock().clone();
-            Ok(if n.is_empty() { Reply::Nil } else { Reply::bulk_string(n) })
+            Ok(if n.is_empty() {
+                Reply::Nil
+            } else {
+                Reply::bulk_string(n)
+            })
         }
         "setname" => {
             validate_name(&args[2])?;
@@ -327,10 +358,17 @@ async fn client(s: &mut Session, args: &[Bytes]) -> CmdResult {
             let slot = match attr.as_str() {
                 "lib-name" => &s.info.lib_name,
                 "lib-ver" => &s.info.lib_ver,
-                _ => return Err(CmdError::err(format!("Unrecognized option '{}'", String::from_utf8_lossy(&args[2])))),
+                _ => {
+                    return Err(CmdError::err(format!(
+                        "Unrecognized option '{}'",
+                        String::from_utf8_lossy(&args[2])
+                    )))
+                }
             };
-            if args[3].iter().any(|&b| b < b'!' || b > b'~') {
-                return Err(CmdError::err(format!("{attr} cannot contain spaces, newlines or special characters.")));
+            if args[3].iter().any(|b| !(b'!'..=b'~').contains(b)) {
+                return Err(CmdError::err(format!(
+                    "{attr} cannot contain spaces, newlines or special characters."
+                )));
             }
             *slot.lock() = String::from_utf8_lossy(&args[3]).into_owned();
             Ok(Reply::Ok)
@@ -341,8 +379,14 @@ async fn client(s: &mut Session, args: &[Bytes]) -> CmdResult {
             while i < args.len() {
                 if is(&args[i], "TYPE") && i + 1 < args.len() {
                     let t = &args[i + 1];
-                    if !["normal", "master", "replica", "slave", "pubsub"].iter().any(|n| is(t, n)) {
-                        return Err(CmdError::err(format!("Unknown client type '{}'", String::from_utf8_lossy(t))));
+                    if !["normal", "master", "replica", "slave", "pubsub"]
+                        .iter()
+                        .any(|n| is(t, n))
+                    {
+                        return Err(CmdError::err(format!(
+                            "Unknown client type '{}'",
+                            String::from_utf8_lossy(t)
+                        )));
                     }
                     if !is(t, "normal") {
                         ids = Some(Vec::new());
@@ -351,7 +395,10 @@ async fn client(s: &mut Session, args: &[Bytes]) -> CmdResult {
                 } else if is(&args[i], "ID") && i + 1 < args.len() {
                     let mut v = Vec::new();
                     for a in &args[i + 1..] {
-                        let n = int_arg(a).ok().filter(|n| *n > 0).ok_or_else(|| CmdError::err("Invalid client ID"))?;
+                        let n = int_arg(a)
+                            .ok()
+                            .filter(|n| *n > 0)
+                            .ok_or_else(|| CmdError::err("Invalid client ID"))?;
                         v.push(n as u64);
                     }
                     ids = Some(v);
@@ -387,15 +434,21 @@ async fn client(s: &mut Session, args: &[Bytes]) -> CmdResult {
             } else if is(a, "off") {
                 ReplyMode::Off
             } else if is(a, "skip") {
-                // Neither this reply nor the next command's is sent.
-                ReplyMode::SkipArmed
+                // Neither this reply nor the next command's is sent; while replies are off,
+                // SKIP changes nothing (as in Redis).
+                if s.reply_mode == ReplyMode::Off {
+                    ReplyMode::Off
+                } else {
+                    ReplyMode::SkipArmed
+                }
             } else {
                 return Err(CmdError::Syntax);
             };
             Ok(Reply::Ok)
         }
         "pause" => {
-            let ms = int_arg(&args[2]).map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
+            let ms = int_arg(&args[2])
+                .map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
             if ms < 0 {
                 return Err(CmdError::err("timeout is negative"));
             }
@@ -409,7 +462,9 @@ async fn client(s: &mut Session, args: &[Bytes]) -> CmdResult {
                 return Err(CmdError::Syntax);
             }
             let until = s.server.ks.now_ms().saturating_add(ms);
-            s.server.pause_writes_only.store(writes_only, Ordering::Relaxed);
+            s.server
+                .pause_writes_only
+                .store(writes_only, Ordering::Relaxed);
             s.server.pause_until_ms.fetch_max(until, Ordering::Relaxed);
             Ok(Reply::Ok)
         }
@@ -422,7 +477,9 @@ async fn client(s: &mut Session, args: &[Bytes]) -> CmdResult {
             int_arg(&args[2]).map_err(|_| CmdError::NotInteger)?;
             if let Some(mode) = args.get(3) {
                 if !is(mode, "timeout") && !is(mode, "error") {
-                    return Err(CmdError::err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR"));
+                    return Err(CmdError::err(
+                        "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+                    ));
                 }
             }
             // No command blocks yet (blocking pops and XREAD arrive with their types), so no
@@ -487,7 +544,13 @@ fn client_kill(s: &mut Session, args: &[Bytes]) -> CmdResult {
         let v = &args[i + 1];
         let vs = String::from_utf8_lossy(v).into_owned();
         if is(&args[i], "ID") {
-            id = Some(int_arg(v).ok().filter(|n| *n > 0).ok_or_else(|| CmdError::err("client-id should be greater than 0"))? as u64);
+            id = Some(
+                int_arg(v)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| CmdError::err("client-id should be greater than 0"))?
+                    as u64,
+            );
         } else if is(&args[i], "ADDR") {
             addr = Some(vs);
         } else if is(&args[i], "LADDR") {
@@ -495,7 +558,10 @@ fn client_kill(s: &mut Session, args: &[Bytes]) -> CmdResult {
         } else if is(&args[i], "USER") {
             user = Some(vs);
         } else if is(&args[i], "TYPE") {
-            if !["normal", "master", "replica", "slave", "pubsub"].iter().any(|n| is(v, n)) {
+            if !["normal", "master", "replica", "slave", "pubsub"]
+                .iter()
+                .any(|n| is(v, n))
+            {
                 return Err(CmdError::err(format!("Unknown client type '{vs}'")));
             }
             type_normal = is(v, "normal");
@@ -540,7 +606,9 @@ fn kill(s: &Session, c: &ClientInfo) {
 
 async fn debug(args: &[Bytes]) -> CmdResult {
     if is(&args[1], "sleep") {
-        let secs = vole_engine::num::parse_f64(&args[2]).filter(|f| f.is_finite() && *f >= 0.0).ok_or(CmdError::NotFloat)?;
+        let secs = vole_engine::num::parse_f64(&args[2])
+            .filter(|f| f.is_finite() && *f >= 0.0)
+            .ok_or(CmdError::NotFloat)?;
         tokio::time::sleep(Duration::from_secs_f64(secs.min(3600.0))).await;
         return Ok(Reply::Ok);
     }
@@ -571,11 +639,17 @@ fn slowlog(s: &mut Session, args: &[Bytes]) -> CmdResult {
             let count = match args.get(2) {
                 None => 10,
                 Some(a) => {
-                    let n = int_arg(a).map_err(|_| CmdError::err("count should be greater than or equal to -1"))?;
+                    let n = int_arg(a).map_err(|_| {
+                        CmdError::err("count should be greater than or equal to -1")
+                    })?;
                     if n < -1 {
                         return Err(CmdError::err("count should be greater than or equal to -1"));
                     }
-                    if n == -1 { usize::MAX } else { n as usize }
+                    if n == -1 {
+                        usize::MAX
+                    } else {
+                        n as usize
+                    }
                 }
             };
             let log = s.server.slowlog.lock();
@@ -621,9 +695,13 @@ fn acl(s: &mut Session, args: &[Bytes]) -> CmdResult {
     };
     match sub.as_str() {
         "whoami" => Ok(Reply::bulk("default")),
-        "list" => Ok(Reply::Array(vec![Reply::bulk_string(format!("user default on {pass_rule} sanitize-payload ~* &* +@all"))])),
+        "list" => Ok(Reply::Array(vec![Reply::bulk_string(format!(
+            "user default on {pass_rule} sanitize-payload ~* &* +@all"
+        ))])),
         "cat" => match args.get(2) {
-            None => Ok(Reply::Array(meta::ACL_CATEGORIES.iter().map(|c| Reply::bulk(c)).collect())),
+            None => Ok(Reply::Array(
+                meta::ACL_CATEGORIES.iter().map(Reply::bulk).collect(),
+            )),
             Some(cat) => {
                 let cat = String::from_utf8_lossy(cat).to_lowercase();
                 if !meta::ACL_CATEGORIES.contains(&cat.as_str()) {

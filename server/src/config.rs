@@ -49,7 +49,11 @@ pub struct Flags {
     pub timeout: Option<String>,
     /// Log commands slower than this many microseconds to the slow log (default 10000;
     /// negative disables, 0 logs everything).
-    #[arg(long = "slowlog-log-slower-than", value_name = "MICROSECONDS", allow_hyphen_values = true)]
+    #[arg(
+        long = "slowlog-log-slower-than",
+        value_name = "MICROSECONDS",
+        allow_hyphen_values = true
+    )]
     pub slowlog_log_slower_than: Option<String>,
     /// Entries kept in the slow log (default 128).
     #[arg(long = "slowlog-max-len", value_name = "N")]
@@ -121,10 +125,18 @@ pub struct Param {
 /// Parse a memory amount like Redis: plain bytes, or with k/kb/m/mb/g/gb suffixes.
 pub fn parse_memory(s: &str) -> Result<i64, ConfigError> {
     let lower = s.to_ascii_lowercase();
-    let (num, mul) = [("gb", 1i64 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("g", 1_000_000_000), ("m", 1_000_000), ("k", 1000), ("b", 1)]
-        .iter()
-        .find_map(|(suf, m)| lower.strip_suffix(suf).map(|n| (n.to_string(), *m)))
-        .unwrap_or((lower.clone(), 1));
+    let (num, mul) = [
+        ("gb", 1i64 << 30),
+        ("mb", 1 << 20),
+        ("kb", 1 << 10),
+        ("g", 1_000_000_000),
+        ("m", 1_000_000),
+        ("k", 1000),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suf, m)| lower.strip_suffix(suf).map(|n| (n.to_string(), *m)))
+    .unwrap_or((lower.clone(), 1));
     let n: i64 = num.trim().parse().map_err(|_| ConfigError::NotInteger)?;
     n.checked_mul(mul).ok_or(ConfigError::NotInteger)
 }
@@ -168,7 +180,12 @@ pub static PARAMS: &[Param] = &[
     Param {
         name: "bind",
         mutable: false,
-        get: |c| c.addr.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_default(),
+        get: |c| {
+            c.addr
+                .rsplit_once(':')
+                .map(|(h, _)| h.to_string())
+                .unwrap_or_default()
+        },
         set: |_, _| Err(ConfigError::Immutable),
     },
     Param {
@@ -185,7 +202,11 @@ pub static PARAMS: &[Param] = &[
         mutable: true,
         get: |c| c.requirepass.clone().unwrap_or_default(),
         set: |c, v| {
-            c.requirepass = if v.is_empty() { None } else { Some(v.to_string()) };
+            c.requirepass = if v.is_empty() {
+                None
+            } else {
+                Some(v.to_string())
+            };
             Ok(())
         },
     },
@@ -257,9 +278,24 @@ pub static PARAMS: &[Param] = &[
         },
     },
     // Read-only facts clients ask for at connect time (redis-benchmark, some drivers).
-    Param { name: "databases", mutable: false, get: |_| "16".into(), set: |_, _| Err(ConfigError::Immutable) },
-    Param { name: "save", mutable: false, get: |_| String::new(), set: |_, _| Err(ConfigError::Immutable) },
-    Param { name: "appendonly", mutable: false, get: |_| "no".into(), set: |_, _| Err(ConfigError::Immutable) },
+    Param {
+        name: "databases",
+        mutable: false,
+        get: |_| "16".into(),
+        set: |_, _| Err(ConfigError::Immutable),
+    },
+    Param {
+        name: "save",
+        mutable: false,
+        get: |_| String::new(),
+        set: |_, _| Err(ConfigError::Immutable),
+    },
+    Param {
+        name: "appendonly",
+        mutable: false,
+        get: |_| "no".into(),
+        set: |_, _| Err(ConfigError::Immutable),
+    },
 ];
 
 /// The parameter called `name` (ASCII case-insensitive; `_` accepted for `-`).
@@ -275,14 +311,18 @@ impl Config {
         if let Some(path) = &flags.config {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
-            cfg.apply_file(&text).map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+            cfg.apply_file(&text)
+                .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
             cfg.config_file = Some(path.clone());
         }
         let given: [(&str, &Option<String>); 8] = [
             ("addr", &flags.addr),
             ("requirepass", &flags.requirepass),
             ("proto-max-bulk-len", &flags.proto_max_bulk_len),
-            ("client-query-buffer-limit", &flags.client_query_buffer_limit),
+            (
+                "client-query-buffer-limit",
+                &flags.client_query_buffer_limit,
+            ),
             ("maxclients", &flags.maxclients),
             ("timeout", &flags.timeout),
             ("slowlog-log-slower-than", &flags.slowlog_log_slower_than),
@@ -290,11 +330,13 @@ impl Config {
         ];
         for (name, value) in given {
             if let Some(v) = value {
-                cfg.set(name, v).map_err(|e| anyhow::anyhow!("--{name} {v}: {e}"))?;
+                cfg.set(name, v)
+                    .map_err(|e| anyhow::anyhow!("--{name} {v}: {e}"))?;
             }
         }
         if let Some(v) = &flags.loglevel {
-            cfg.set("loglevel", v).map_err(|e| anyhow::anyhow!("--loglevel {v}: {e}"))?;
+            cfg.set("loglevel", v)
+                .map_err(|e| anyhow::anyhow!("--loglevel {v}: {e}"))?;
         }
         if let Some(d) = &flags.dir {
             cfg.dir = d.clone();
@@ -315,9 +357,13 @@ impl Config {
             };
             let name = name.trim_start_matches("--");
             if name == "config" {
-                return Err(format!("line {}: 'config' cannot be set from a config file", n + 1));
+                return Err(format!(
+                    "line {}: 'config' cannot be set from a config file",
+                    n + 1
+                ));
             }
-            self.set(name, &value).map_err(|e| format!("line {} ({}): {e}", n + 1, line))?;
+            self.set(name, &value)
+                .map_err(|e| format!("line {} ({}): {e}", n + 1, line))?;
         }
         Ok(())
     }
@@ -352,9 +398,13 @@ mod tests {
         assert_eq!(c.addr, "127.0.0.1:9999");
         assert_eq!(c.requirepass.as_deref(), Some("s3 cret"));
         assert_eq!(c.maxclients, 5);
-        let e = Config::default().apply_file("addr 1.2.3.4:5\nbogus 1\n").expect_err("unknown");
+        let e = Config::default()
+            .apply_file("addr 1.2.3.4:5\nbogus 1\n")
+            .expect_err("unknown");
         assert!(e.contains("line 2") && e.contains("bogus"), "{e}");
-        let e = Config::default().apply_file("maxclients lots\n").expect_err("bad value");
+        let e = Config::default()
+            .apply_file("maxclients lots\n")
+            .expect_err("bad value");
         assert!(e.contains("line 1") && e.contains("integer"), "{e}");
     }
 

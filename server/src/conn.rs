@@ -75,13 +75,23 @@ impl LocalStats {
 
     fn flush(&mut self, server: &Server) {
         if self.commands > 0 {
-            server.total_commands.fetch_add(self.commands, Ordering::Relaxed);
+            server
+                .total_commands
+                .fetch_add(self.commands, Ordering::Relaxed);
         }
         if self.hits > 0 {
-            server.ks.stats.keyspace_hits.fetch_add(self.hits, Ordering::Relaxed);
+            server
+                .ks
+                .stats
+                .keyspace_hits
+                .fetch_add(self.hits, Ordering::Relaxed);
         }
         if self.misses > 0 {
-            server.ks.stats.keyspace_misses.fetch_add(self.misses, Ordering::Relaxed);
+            server
+                .ks
+                .stats
+                .keyspace_misses
+                .fetch_add(self.misses, Ordering::Relaxed);
         }
         for &(slot, calls, usec, failed) in &self.per_cmd {
             if let Some(st) = server.cmd_stat_at(slot) {
@@ -112,7 +122,9 @@ pub async fn serve(server: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, l
     let maxclients = server.config.read().maxclients;
     if server.clients.lock().len() >= maxclients {
         server.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        let _ = sock.write_all(b"-ERR max number of clients reached\r\n").await;
+        let _ = sock
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
         return;
     }
     let info = server.register(peer, local);
@@ -139,28 +151,27 @@ pub async fn serve(server: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, l
     server.unregister(id);
 }
 
+/// A connection's buffers and socket.
+struct Io<'a> {
+    sock: &'a mut TcpStream,
+    inbuf: BytesMut,
+    out: BytesMut,
+    /// The peer closed its sending side.
+    eof: bool,
+}
+
 async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Result<()> {
-    let mut inbuf = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    let mut io = Io {
+        sock,
+        inbuf: BytesMut::with_capacity(READ_CHUNK_BYTES),
+        out: BytesMut::with_capacity(READ_CHUNK_BYTES),
+        eof: false,
+    };
     let mut parser = resp::RequestParser::new();
-    let mut out = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    let info = s.info.clone();
     loop {
-        let info = s.info.clone();
-        if inbuf.capacity() - inbuf.len() < READ_CHUNK_BYTES / 2 {
-            let hint = parser.pending_bulk_hint(&inbuf).unwrap_or(0);
-            inbuf.reserve(READ_CHUNK_BYTES.max(hint.saturating_sub(inbuf.len())));
-        }
-        let n = tokio::select! {
-            r = sock.read_buf(&mut inbuf) => r?,
-            _ = info.kill.notified() => return Ok(()),
-        };
-        if info.killed.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        if n == 0 {
-            return Ok(());
-        }
-        s.server.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-        *info.last_active.lock() = Instant::now();
+        // Everything complete in the buffer runs first: input read while a reply was being
+        // flushed may already hold whole requests.
         let (qlimit, bulk_limit) = {
             let c = s.server.config.read();
             (c.client_query_buffer_limit, c.proto_max_bulk_len)
@@ -172,23 +183,17 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
                 authenticated: s.authenticated,
                 ..Limits::default()
             };
-            match parser.parse(&mut inbuf, &limits) {
+            match parser.parse(&mut io.inbuf, &limits) {
                 Ok(Some(args)) => {
-                    let outcome = execute(s, &args).await;
-                    match outcome {
-                        Outcome::Reply(reply) => emit(s, &reply, &mut out),
-                        Outcome::Silent => {}
+                    if let Outcome::Reply(reply) = execute(s, &args).await {
+                        emit(s, &reply, &mut io.out);
                     }
-                    if s.close_after_reply {
-                        flush(s, sock, &mut out).await?;
+                    if s.close_after_reply || info.killed.load(Ordering::Relaxed) {
+                        flush(s, &mut io, qlimit).await?;
                         return Ok(());
                     }
-                    if out.len() >= OUTPUT_FLUSH_BYTES {
-                        flush(s, sock, &mut out).await?;
-                    }
-                    if info.killed.load(Ordering::Relaxed) {
-                        flush(s, sock, &mut out).await?;
-                        return Ok(());
+                    if io.out.len() >= OUTPUT_FLUSH_BYTES {
+                        flush(s, &mut io, qlimit).await?;
                     }
                 }
                 Ok(None) => break,
@@ -196,20 +201,47 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
                     // Replies to the valid commands before the bad bytes still go out.
                     tracing::debug!(client = info.id, "protocol error: {e}");
                     s.server.error_replies.fetch_add(1, Ordering::Relaxed);
-                    resp::encode(&e.to_reply(), s.proto, &mut out);
-                    flush(s, sock, &mut out).await?;
+                    resp::encode(&e.to_reply(), s.proto, &mut io.out);
+                    io.eof = true;
+                    flush(s, &mut io, qlimit).await?;
                     return Ok(());
                 }
             }
         }
         s.local.flush(&s.server);
-        info.qbuf.store(inbuf.len(), Ordering::Relaxed);
-        if inbuf.len() > qlimit {
-            tracing::warn!(client = info.id, bytes = inbuf.len(), "closing client that reached the query buffer limit");
-            flush(s, sock, &mut out).await?;
+        info.qbuf.store(io.inbuf.len(), Ordering::Relaxed);
+        if io.inbuf.len() > qlimit {
+            tracing::warn!(
+                client = info.id,
+                bytes = io.inbuf.len(),
+                "closing client that reached the query buffer limit"
+            );
+            flush(s, &mut io, qlimit).await?;
             return Ok(());
         }
-        flush(s, sock, &mut out).await?;
+        flush(s, &mut io, qlimit).await?;
+        if io.eof {
+            return Ok(());
+        }
+        if io.inbuf.capacity() - io.inbuf.len() < READ_CHUNK_BYTES / 2 {
+            let hint = parser.pending_bulk_hint(&io.inbuf).unwrap_or(0);
+            io.inbuf
+                .reserve(READ_CHUNK_BYTES.max(hint.saturating_sub(io.inbuf.len())));
+        }
+        let n = tokio::select! {
+            r = io.sock.read_buf(&mut io.inbuf) => r?,
+            _ = info.kill.notified() => return Ok(()),
+        };
+        if info.killed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if n == 0 {
+            io.eof = true;
+        }
+        s.server
+            .net_input_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+        *info.last_active.lock() = Instant::now();
     }
 }
 
@@ -225,15 +257,44 @@ fn emit(s: &mut Session, reply: &Reply, out: &mut BytesMut) {
     }
 }
 
-async fn flush(s: &Session, sock: &mut TcpStream, out: &mut BytesMut) -> std::io::Result<()> {
-    if out.is_empty() {
+/// Write the pending replies. While the socket does not take them, keep reading input
+/// (up to the query buffer limit): a client that writes a long pipeline before reading any
+/// reply would otherwise block on its write while we block on ours.
+async fn flush(s: &Session, io: &mut Io<'_>, qlimit: usize) -> std::io::Result<()> {
+    if io.out.is_empty() {
         return Ok(());
     }
-    sock.write_all(out).await?;
-    s.server.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
-    out.clear();
-    if out.capacity() > 4 * OUTPUT_FLUSH_BYTES {
-        *out = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    let mut written = 0;
+    let (mut rd, mut wr) = io.sock.split();
+    while written < io.out.len() {
+        let can_read = !io.eof && io.inbuf.len() <= qlimit;
+        if can_read && io.inbuf.capacity() - io.inbuf.len() < READ_CHUNK_BYTES / 2 {
+            io.inbuf.reserve(READ_CHUNK_BYTES);
+        }
+        tokio::select! {
+            biased;
+            w = wr.write(&io.out[written..]) => {
+                let n = w?;
+                if n == 0 {
+                    return Err(std::io::ErrorKind::WriteZero.into());
+                }
+                written += n;
+            }
+            r = rd.read_buf(&mut io.inbuf), if can_read => {
+                let n = r?;
+                if n == 0 {
+                    io.eof = true;
+                }
+                s.server.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+            }
+        }
+    }
+    s.server
+        .net_output_bytes
+        .fetch_add(io.out.len() as u64, Ordering::Relaxed);
+    io.out.clear();
+    if io.out.capacity() > 4 * OUTPUT_FLUSH_BYTES {
+        io.out = BytesMut::with_capacity(READ_CHUNK_BYTES);
     }
     Ok(())
 }

@@ -9,8 +9,16 @@ use vole_engine::Reply;
 use crate::commands::REDIS_VERSION;
 use crate::conn::Session;
 
-const DEFAULT_SECTIONS: &[&str] =
-    &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "keyspace",
+];
 const ALL_SECTIONS: &[&str] = &[
     "server",
     "clients",
@@ -120,11 +128,16 @@ fn section(s: &Session, name: &str, o: &mut String) {
             );
         }
         "replication" => {
-            o.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n");
+            o.push_str(
+                "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n",
+            );
         }
         "cpu" => {
             let (user, sys) = cpu_times();
-            let _ = write!(o, "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n");
+            let _ = write!(
+                o,
+                "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n"
+            );
         }
         "commandstats" => {
             o.push_str("# Commandstats\r\n");
@@ -135,7 +148,11 @@ fn section(s: &Session, name: &str, o: &mut String) {
                     continue;
                 }
                 let usec = st.usec.load(Ordering::Relaxed);
-                let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
+                let per = if calls > 0 {
+                    usec as f64 / calls as f64
+                } else {
+                    0.0
+                };
                 let _ = write!(
                     o,
                     "cmdstat_{name}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={}\r\n",
@@ -153,8 +170,16 @@ fn section(s: &Session, name: &str, o: &mut String) {
                 if keys == 0 {
                     continue;
                 }
-                let label = if db.id < 16 { format!("db{}", db.id) } else { format!("ns_{}", db.name) };
-                let _ = write!(o, "{label}:keys={keys},expires={},avg_ttl=0\r\n", db.volatile_len());
+                let label = if db.id < 16 {
+                    format!("db{}", db.id)
+                } else {
+                    format!("ns_{}", db.name)
+                };
+                let _ = write!(
+                    o,
+                    "{label}:keys={keys},expires={},avg_ttl=0\r\n",
+                    db.volatile_len()
+                );
             }
         }
         _ => {}
@@ -190,9 +215,13 @@ fn human(n: usize) -> String {
 
 /// User and system CPU seconds of this process, from /proc (0 where unavailable).
 fn cpu_times() -> (f64, f64) {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return (0.0, 0.0) };
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return (0.0, 0.0);
+    };
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return (0.0, 0.0) };
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return (0.0, 0.0);
+    };
     let f: Vec<&str> = rest.split_whitespace().collect();
     let tick = 100.0;
     let user = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;

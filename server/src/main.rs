@@ -18,12 +18,21 @@ fn main() {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("VOLE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.loglevel));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     if let Err(e) = std::fs::create_dir_all(&config.dir) {
-        eprintln!("vole: cannot create data directory {}: {e}", config.dir.display());
+        eprintln!(
+            "vole: cannot create data directory {}: {e}",
+            config.dir.display()
+        );
         std::process::exit(2);
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("vole: cannot start the runtime: {e}");

@@ -137,7 +137,9 @@ impl Server {
 
     /// The counter slot of one command (or subcommand) entry.
     pub fn cmd_slot(&self, cmd: &'static Command) -> Option<usize> {
-        self.cmd_index.get(&(cmd as *const Command as usize)).copied()
+        self.cmd_index
+            .get(&(cmd as *const Command as usize))
+            .copied()
     }
 
     /// The counters in slot `i`.
@@ -147,7 +149,10 @@ impl Server {
 
     /// Every command's counters with its full name.
     pub fn all_cmd_stats(&self) -> impl Iterator<Item = (&str, &CmdStat)> {
-        self.cmd_names.iter().map(String::as_str).zip(self.cmd_stats.iter())
+        self.cmd_names
+            .iter()
+            .map(String::as_str)
+            .zip(self.cmd_stats.iter())
     }
 
     /// Reset INFO counters (CONFIG RESETSTAT).
@@ -186,7 +191,10 @@ impl Server {
             name: Mutex::new(String::new()),
             lib_name: Mutex::new(String::new()),
             lib_ver: Mutex::new(String::new()),
-            last_cmd: Mutex::new(Resolved { cmd: &COMMANDS[0], parent: None }),
+            last_cmd: Mutex::new(Resolved {
+                cmd: &COMMANDS[0],
+                parent: None,
+            }),
             has_run_cmd: AtomicBool::new(false),
             last_active: Mutex::new(now),
             db: AtomicU64::new(0),
@@ -221,7 +229,10 @@ impl Server {
         let mut kept: Vec<Bytes> = Vec::new();
         for (i, a) in args.iter().enumerate() {
             if i == 31 && args.len() > 32 {
-                kept.push(Bytes::from(format!("... ({} more arguments)", args.len() - 31)));
+                kept.push(Bytes::from(format!(
+                    "... ({} more arguments)",
+                    args.len() - 31
+                )));
                 break;
             }
             if a.len() > 128 {
@@ -259,6 +270,8 @@ pub async fn run(server: Arc<Server>) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
     *server.local_addr.write() = Some(local);
+    // CONFIG GET addr/port report the address actually bound (port 0 picks one).
+    server.config.write().addr = local.to_string();
     tracing::info!(%local, "vole ready to accept connections");
     println!("listening on {local}");
 
@@ -269,7 +282,8 @@ pub async fn run(server: Arc<Server>) -> anyhow::Result<()> {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             tokio::select! {
                 _ = ctrl_c => {},
                 _ = term.recv() => {},

@@ -43,7 +43,9 @@ impl Vole {
             .expect("spawn vole");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read vole's first line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read vole's first line");
         let addr = line
             .trim()
             .strip_prefix("listening on ")
@@ -56,7 +58,10 @@ impl Vole {
     /// A `redis` crate connection.
     pub fn client(&self) -> redis::Connection {
         let url = format!("redis://{}/", self.addr);
-        redis::Client::open(url).expect("client").get_connection().expect("connect")
+        redis::Client::open(url)
+            .expect("client")
+            .get_connection()
+            .expect("connect")
     }
 
     /// A raw RESP connection.
@@ -75,7 +80,11 @@ impl Drop for Vole {
 
 /// A free TCP port on 127.0.0.1 (bound and released; good enough for a child to take).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// A running `redis-server`, killed on drop.
@@ -88,7 +97,10 @@ impl Redis {
     /// Start redis-server on a free port without persistence, or None if it is not installed
     /// (unless VOLE_REQUIRE_REDIS=1, as in CI, where its absence fails the test).
     pub fn start() -> Option<Redis> {
-        let found = Command::new("redis-server").arg("--version").output().is_ok();
+        let found = Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_ok();
         if !found {
             if std::env::var("VOLE_REQUIRE_REDIS").as_deref() == Ok("1") {
                 panic!("redis-server is required (VOLE_REQUIRE_REDIS=1) but not installed");
@@ -99,7 +111,16 @@ impl Redis {
         for _ in 0..5 {
             let port = free_port();
             let child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -138,9 +159,14 @@ pub struct Raw {
 impl Raw {
     pub fn connect(addr: SocketAddr) -> Raw {
         let stream = TcpStream::connect(addr).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
         stream.set_nodelay(true).expect("nodelay");
-        Raw { stream, buf: BytesMut::new() }
+        Raw {
+            stream,
+            buf: BytesMut::new(),
+        }
     }
 
     /// Send raw bytes.
@@ -157,9 +183,14 @@ impl Raw {
 
     /// Read one reply, or None if the server closed the connection.
     pub fn read(&mut self) -> Option<Value> {
-        let limits = Limits { authenticated: true, ..Limits::default() };
+        let limits = Limits {
+            authenticated: true,
+            ..Limits::default()
+        };
         loop {
-            if let Some((v, n)) = parse_value(&self.buf, &limits).expect("server sent malformed RESP") {
+            if let Some((v, n)) =
+                parse_value(&self.buf, &limits).expect("server sent malformed RESP")
+            {
                 let _ = self.buf.split_to(n);
                 return Some(v);
             }
@@ -184,7 +215,9 @@ impl Raw {
     /// Whether the server has closed the connection (reads EOF within the timeout).
     pub fn is_closed(&mut self) -> bool {
         let mut b = [0u8; 1];
-        self.stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
         matches!(self.stream.read(&mut b), Ok(0) | Err(_))
     }
 }

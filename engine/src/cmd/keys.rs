@@ -67,7 +67,9 @@ pub fn touch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub fn type_(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let k = ctx.db.locate(&args[1]);
     let sh = ctx.db.read(k.shard);
-    let t = sh.get(&k, ctx.now_ms).map_or("none", |i| i.value.type_name());
+    let t = sh
+        .get(&k, ctx.now_ms)
+        .map_or("none", |i| i.value.type_name());
     Ok(Reply::status(t))
 }
 
@@ -98,7 +100,9 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut type_filter: Option<&Bytes> = None;
     let mut i = 2;
     while i < args.len() {
-        let Some(v) = args.get(i + 1) else { return Err(CmdError::Syntax) };
+        let Some(v) = args.get(i + 1) else {
+            return Err(CmdError::Syntax);
+        };
         if is(&args[i], "MATCH") {
             pattern = Some(v);
         } else if is(&args[i], "COUNT") {
@@ -114,7 +118,9 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         i += 2;
     }
-    let pattern = pattern.filter(|p| !is_match_all(p)).map(|p| GlobPattern::new(p, false));
+    let pattern = pattern
+        .filter(|p| !is_match_all(p))
+        .map(|p| GlobPattern::new(p, false));
     let mut keys = Vec::new();
     let next = ctx.db.scan(cursor, count, ctx.now_ms, |e| {
         if let Some(p) = &pattern {
@@ -129,12 +135,18 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         keys.push(Reply::bulk(&e.key));
     });
-    Ok(Reply::Array(vec![Reply::bulk_string(next.to_string()), Reply::Array(keys)]))
+    Ok(Reply::Array(vec![
+        Reply::bulk_string(next.to_string()),
+        Reply::Array(keys),
+    ]))
 }
 
 /// RANDOMKEY
 pub fn randomkey(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    Ok(ctx.db.random_key(ctx.now_ms).map_or(Reply::Nil, |k| Reply::bulk(&k)))
+    Ok(ctx
+        .db
+        .random_key(ctx.now_ms)
+        .map_or(Reply::Nil, |k| Reply::bulk(&k)))
 }
 
 /// RENAME key newkey / RENAMENX key newkey
@@ -154,7 +166,9 @@ pub fn rename(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if nx && guards.shard(&dst).contains(&dst, now) {
         return Ok(Reply::Int(0));
     }
-    let Some(item) = guards.shard(&src).remove(&src) else { return Err(CmdError::NoSuchKey) };
+    let Some(item) = guards.shard(&src).remove(&src) else {
+        return Err(CmdError::NoSuchKey);
+    };
     guards.shard(&dst).insert(&dst, item);
     drop(guards);
     drop(w);
@@ -183,7 +197,11 @@ pub fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         i += 1;
     }
     let dst_db = match target_db {
-        Some(n) => ctx.ks.db(n).cloned().ok_or_else(|| CmdError::err("DB index is out of range"))?,
+        Some(n) => ctx
+            .ks
+            .db(n)
+            .cloned()
+            .ok_or_else(|| CmdError::err("DB index is out of range"))?,
         None => Arc::clone(ctx.db),
     };
     let same_db = Arc::ptr_eq(&dst_db, ctx.db);
@@ -231,24 +249,41 @@ pub fn expire(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         } else if is(a, "LT") {
             lt = true;
         } else {
-            return Err(CmdError::err(format!("Unsupported option {}", String::from_utf8_lossy(a))));
+            return Err(CmdError::err(format!(
+                "Unsupported option {}",
+                String::from_utf8_lossy(a)
+            )));
         }
     }
     if nx && (xx || gt || lt) {
-        return Err(CmdError::err("NX and XX, GT or LT options at the same time are not compatible"));
+        return Err(CmdError::err(
+            "NX and XX, GT or LT options at the same time are not compatible",
+        ));
     }
     if gt && lt {
-        return Err(CmdError::err("GT and LT options at the same time are not compatible"));
+        return Err(CmdError::err(
+            "GT and LT options at the same time are not compatible",
+        ));
     }
     let v = int_arg(&args[2])?;
     let invalid = || CmdError::InvalidExpire(name.clone());
-    let ms = if unit_ms { v } else { v.checked_mul(1000).ok_or_else(invalid)? };
+    let ms = if unit_ms {
+        v
+    } else {
+        v.checked_mul(1000).ok_or_else(invalid)?
+    };
     let now = ctx.now_ms;
-    let at = if absolute { ms } else { ms.checked_add(now).ok_or_else(invalid)? };
+    let at = if absolute {
+        ms
+    } else {
+        ms.checked_add(now).ok_or_else(invalid)?
+    };
     let k = ctx.db.locate(&args[1]);
     let w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
-    let Some(item) = sh.get_mut(&k, now, &ctx.ks.stats) else { return Ok(Reply::Int(0)) };
+    let Some(item) = sh.get_mut(&k, now, &ctx.ks.stats) else {
+        return Ok(Reply::Int(0));
+    };
     let current = item.expire_at;
     // A key without a TTL counts as an infinite TTL for GT and LT.
     let refuse = (nx && current != 0)
@@ -274,7 +309,9 @@ pub fn ttl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let name = name_of(args);
     let k = ctx.db.locate(&args[1]);
     let sh = ctx.db.read(k.shard);
-    let Some(item) = sh.get(&k, ctx.now_ms) else { return Ok(Reply::Int(-2)) };
+    let Some(item) = sh.get(&k, ctx.now_ms) else {
+        return Ok(Reply::Int(-2));
+    };
     if item.expire_at == 0 {
         return Ok(Reply::Int(-1));
     }
@@ -293,7 +330,9 @@ pub fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let k = ctx.db.locate(&args[1]);
     let w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
-    let has_ttl = sh.get_mut(&k, ctx.now_ms, &ctx.ks.stats).is_some_and(|i| i.expire_at != 0);
+    let has_ttl = sh
+        .get_mut(&k, ctx.now_ms, &ctx.ks.stats)
+        .is_some_and(|i| i.expire_at != 0);
     if !has_ttl {
         return Ok(Reply::Int(0));
     }
@@ -366,11 +405,16 @@ pub fn object(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ]));
     }
     if args.len() != 3 || !["encoding", "refcount", "idletime", "freq"].contains(&sub.as_str()) {
-        return Err(CmdError::UnknownSubcommand { command: "OBJECT".into(), sub });
+        return Err(CmdError::UnknownSubcommand {
+            command: "OBJECT".into(),
+            sub,
+        });
     }
     let k = ctx.db.locate(&args[2]);
     let sh = ctx.db.read(k.shard);
-    let Some(item) = sh.get(&k, ctx.now_ms) else { return Ok(Reply::Nil) };
+    let Some(item) = sh.get(&k, ctx.now_ms) else {
+        return Ok(Reply::Nil);
+    };
     Ok(match sub.as_str() {
         "encoding" => Reply::bulk(item.value.encoding()),
         "refcount" => {
@@ -424,7 +468,10 @@ pub fn memory(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 None => Reply::Nil,
             })
         }
-        _ => Err(CmdError::UnknownSubcommand { command: "MEMORY".into(), sub }),
+        _ => Err(CmdError::UnknownSubcommand {
+            command: "MEMORY".into(),
+            sub,
+        }),
     }
 }
 

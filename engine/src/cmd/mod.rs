@@ -23,7 +23,9 @@ pub struct EngineLimits {
 
 impl Default for EngineLimits {
     fn default() -> Self {
-        EngineLimits { proto_max_bulk_len_bytes: 512 * 1024 * 1024 }
+        EngineLimits {
+            proto_max_bulk_len_bytes: 512 * 1024 * 1024,
+        }
     }
 }
 
@@ -50,7 +52,15 @@ impl<'a> Ctx<'a> {
     /// A context on `db` at the keyspace's current time.
     pub fn new(ks: &'a Keyspace, db: &'a Arc<Db>, limits: &'a EngineLimits) -> Ctx<'a> {
         let now_ms = ks.now_ms();
-        Ctx { ks, db, now_ms, no_touch: false, limits, hits: 0, misses: 0 }
+        Ctx {
+            ks,
+            db,
+            now_ms,
+            no_touch: false,
+            limits,
+            hits: 0,
+            misses: 0,
+        }
     }
 }
 
@@ -72,5 +82,7 @@ pub fn float_arg(arg: &[u8]) -> Result<f64, CmdError> {
 
 /// The command name as typed, for error messages.
 pub fn name_of(args: &[Bytes]) -> String {
-    args.first().map(|a| String::from_utf8_lossy(a).to_lowercase()).unwrap_or_default()
+    args.first()
+        .map(|a| String::from_utf8_lossy(a).to_lowercase())
+        .unwrap_or_default()
 }

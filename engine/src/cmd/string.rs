@@ -49,8 +49,16 @@ pub fn parse_expire(
     if v <= 0 {
         return Err(invalid());
     }
-    let ms = if unit_ms { v } else { v.checked_mul(1000).ok_or_else(invalid)? };
-    let at = if absolute { ms } else { ms.checked_add(now).ok_or_else(invalid)? };
+    let ms = if unit_ms {
+        v
+    } else {
+        v.checked_mul(1000).ok_or_else(invalid)?
+    };
+    let at = if absolute {
+        ms
+    } else {
+        ms.checked_add(now).ok_or_else(invalid)?
+    };
     if at <= 0 {
         return Err(invalid());
     }
@@ -91,7 +99,9 @@ pub fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub fn strlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let k = ctx.db.locate(&args[1]);
     let sh = ctx.db.read(k.shard);
-    Ok(Reply::Int(string_of(&sh, &k, ctx.now_ms)?.map_or(0, |d| d.len() as i64)))
+    Ok(Reply::Int(
+        string_of(&sh, &k, ctx.now_ms)?.map_or(0, |d| d.len() as i64),
+    ))
 }
 
 /// MGET key [key ...]: values of other types read as nil, as in Redis.
@@ -101,7 +111,10 @@ pub fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut out = Vec::with_capacity(keys.len());
     let mut hits = 0;
     for k in &keys {
-        let v = string_of(guards.shard(k), k, ctx.now_ms).ok().flatten().cloned();
+        let v = string_of(guards.shard(k), k, ctx.now_ms)
+            .ok()
+            .flatten()
+            .cloned();
         hits += usize::from(v.is_some());
         out.push(Reply::opt_bulk(v));
     }
@@ -123,7 +136,12 @@ struct SetOpts {
 }
 
 /// The one implementation behind SET, SETNX, SETEX, PSETEX and GETSET.
-fn set_generic(ctx: &mut Ctx<'_>, key: &[u8], value: &[u8], o: &SetOpts) -> Result<(bool, Option<Bytes>), CmdError> {
+fn set_generic(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    value: &[u8],
+    o: &SetOpts,
+) -> Result<(bool, Option<Bytes>), CmdError> {
     let k = ctx.db.locate(key);
     let w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
@@ -154,7 +172,10 @@ fn set_generic(ctx: &mut Ctx<'_>, key: &[u8], value: &[u8], o: &SetOpts) -> Resu
             return Ok((true, old));
         }
     }
-    sh.insert(&k, Item::with_expiry(Value::string(value), o.expire_at, now));
+    sh.insert(
+        &k,
+        Item::with_expiry(Value::string(value), o.expire_at, now),
+    );
     drop(sh);
     drop(w);
     dirty(ctx, 1);
@@ -181,7 +202,9 @@ pub fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             o.get = true;
         } else if is(a, "KEEPTTL") && !expiry_given {
             o.keepttl = true;
-        } else if let (false, Some(v), Some((unit_ms, absolute))) = (expiry_given, next, expiry_kind(a)) {
+        } else if let (false, Some(v), Some((unit_ms, absolute))) =
+            (expiry_given, next, expiry_kind(a))
+        {
             expiry = Some((v, unit_ms, absolute));
             i += 1;
         } else {
@@ -201,7 +224,10 @@ pub fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// SETNX key value
 pub fn setnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let o = SetOpts { nx: true, ..SetOpts::default() };
+    let o = SetOpts {
+        nx: true,
+        ..SetOpts::default()
+    };
     let (done, _) = set_generic(ctx, &args[1], &args[2], &o)?;
     Ok(Reply::Int(i64::from(done)))
 }
@@ -211,14 +237,20 @@ pub fn setex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let name = name_of(args);
     let unit_ms = name == "psetex";
     let expire_at = parse_expire(&args[2], unit_ms, false, ctx.now_ms, &name)?;
-    let o = SetOpts { expire_at, ..SetOpts::default() };
+    let o = SetOpts {
+        expire_at,
+        ..SetOpts::default()
+    };
     set_generic(ctx, &args[1], &args[3], &o)?;
     Ok(Reply::Ok)
 }
 
 /// GETSET key value
 pub fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let o = SetOpts { get: true, ..SetOpts::default() };
+    let o = SetOpts {
+        get: true,
+        ..SetOpts::default()
+    };
     let (_, old) = set_generic(ctx, &args[1], &args[2], &o)?;
     Ok(Reply::opt_bulk(old))
 }
@@ -229,8 +261,10 @@ pub fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err(CmdError::WrongArity(name_of(args)));
     }
     let nx = name_of(args) == "msetnx";
-    let pairs: Vec<(KeyRef<'_>, &Bytes)> =
-        args[1..].chunks_exact(2).map(|p| (ctx.db.locate(&p[0]), &p[1])).collect();
+    let pairs: Vec<(KeyRef<'_>, &Bytes)> = args[1..]
+        .chunks_exact(2)
+        .map(|p| (ctx.db.locate(&p[0]), &p[1]))
+        .collect();
     let keys: Vec<KeyRef<'_>> = pairs.iter().map(|(k, _)| *k).collect();
     let w = ctx.ks.writer();
     let mut guards = ctx.db.write_many(&keys, &w);
@@ -272,7 +306,9 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let given = persist || expiry.is_some();
         if is(a, "PERSIST") && !given {
             persist = true;
-        } else if let (false, Some(v), Some((unit_ms, absolute))) = (given, args.get(i + 1), expiry_kind(a)) {
+        } else if let (false, Some(v), Some((unit_ms, absolute))) =
+            (given, args.get(i + 1), expiry_kind(a))
+        {
             expiry = Some((v, unit_ms, absolute));
             i += 1;
         } else {
@@ -282,7 +318,9 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     // None = leave the TTL; Some(0) = persist; Some(t) = expire at t.
     let change: Option<i64> = match expiry {
-        Some((v, unit_ms, absolute)) => Some(parse_expire(v, unit_ms, absolute, ctx.now_ms, "getex")?),
+        Some((v, unit_ms, absolute)) => {
+            Some(parse_expire(v, unit_ms, absolute, ctx.now_ms, "getex")?)
+        }
         None if persist => Some(0),
         None => None,
     };
@@ -365,7 +403,9 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if value.is_empty() {
         return Ok(Reply::Int(current.map_or(0, |c| c.len() as i64)));
     }
-    let needed = offset.checked_add(value.len()).ok_or(CmdError::StringTooLong)?;
+    let needed = offset
+        .checked_add(value.len())
+        .ok_or(CmdError::StringTooLong)?;
     if needed > ctx.limits.proto_max_bulk_len_bytes {
         return Err(CmdError::StringTooLong);
     }
@@ -375,7 +415,10 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     buf[offset..needed].copy_from_slice(value);
     let len = buf.len() as i64;
-    let new = Value::Str { data: Bytes::from(buf), raw: true };
+    let new = Value::Str {
+        data: Bytes::from(buf),
+        raw: true,
+    };
     match sh.get_mut(&k, now, &ctx.ks.stats) {
         Some(item) => item.value = new,
         None => {
@@ -405,7 +448,10 @@ pub fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 let mut buf = Vec::with_capacity(total);
                 buf.extend_from_slice(data);
                 buf.extend_from_slice(&args[2]);
-                item.value = Value::Str { data: Bytes::from(buf), raw: true };
+                item.value = Value::Str {
+                    data: Bytes::from(buf),
+                    raw: true,
+                };
                 total
             }
             #[allow(unreachable_patterns)]
@@ -456,7 +502,10 @@ pub fn incr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             n
         }
         None => {
-            sh.insert(&k, Item::new(Value::string_owned(by.to_string().into_bytes()), now));
+            sh.insert(
+                &k,
+                Item::new(Value::string_owned(by.to_string().into_bytes()), now),
+            );
             by
         }
     };
@@ -491,9 +540,23 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let text = Bytes::from(sum.to_human_string());
     match sh.get_mut(&k, now, &ctx.ks.stats) {
-        Some(item) => item.value = Value::Str { data: text.clone(), raw: false },
+        Some(item) => {
+            item.value = Value::Str {
+                data: text.clone(),
+                raw: false,
+            }
+        }
         None => {
-            sh.insert(&k, Item::new(Value::Str { data: text.clone(), raw: false }, now));
+            sh.insert(
+                &k,
+                Item::new(
+                    Value::Str {
+                        data: text.clone(),
+                        raw: false,
+                    },
+                    now,
+                ),
+            );
         }
     }
     drop(sh);
