@@ -768,8 +768,10 @@ pub fn subcommands_of(cmd: &'static Command) -> &'static [Command] {
     cmd.subcommands
 }
 
-fn index() -> &'static HashMap<&'static str, &'static Command> {
-    static INDEX: OnceLock<HashMap<&'static str, &'static Command>> = OnceLock::new();
+type NameIndex = HashMap<&'static str, &'static Command, foldhash::fast::FixedState>;
+
+fn index() -> &'static NameIndex {
+    static INDEX: OnceLock<NameIndex> = OnceLock::new();
     INDEX.get_or_init(|| COMMANDS.iter().map(|c| (c.name, c)).collect())
 }
 

@@ -131,6 +131,51 @@ impl<V> ShardIndex<V> {
             .find_mut(hash, |e| e.hash == hash && &*e.key == key)
     }
 
+    /// The entry for `key`, mutably, unless `dead(entry)` holds, in which case the entry is
+    /// removed and returned as `Err`. One probe either way (the write path uses this to drop
+    /// an expired key it meets).
+    pub fn get_mut_unless(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        dead: impl FnOnce(&V) -> bool,
+    ) -> Result<Option<&mut Entry<V>>, Entry<V>> {
+        let order = &mut self.order;
+        let Ok(found) = self
+            .table
+            .find_entry(hash, |e| e.hash == hash && &*e.key == key)
+        else {
+            return Ok(None);
+        };
+        if !dead(&found.get().value) {
+            return Ok(Some(found.into_mut()));
+        }
+        // `found` borrows the table for the caller's lifetime (it may be returned above), so
+        // the position check goes through the table handed back by the removal.
+        let (entry, vacant) = found.remove();
+        let slot = key_slot(&entry.key);
+        let table = vacant.into_table();
+        if !table
+            .iter_hash(hash)
+            .any(|e| e.hash == hash && key_slot(&e.key) == slot)
+        {
+            order.remove(&position(slot, hash));
+        }
+        Err(entry)
+    }
+
+    /// Drop a removed entry's position unless another key still has it.
+    fn forget_position(&mut self, entry: &Entry<V>) {
+        let (hash, slot) = (entry.hash, key_slot(&entry.key));
+        let shared = self
+            .table
+            .iter_hash(hash)
+            .any(|e| e.hash == hash && key_slot(&e.key) == slot);
+        if !shared {
+            self.order.remove(&position(slot, hash));
+        }
+    }
+
     /// Insert or replace. Returns the previous value when the key existed (its stored key
     /// bytes are kept).
     pub fn insert(&mut self, hash: u64, key: &[u8], value: V) -> Option<V> {
@@ -151,15 +196,8 @@ impl<V> ShardIndex<V> {
             .find_entry(hash, |e| e.hash == hash && &*e.key == key)
             .ok()?;
         let (entry, _) = found.remove();
-        let slot = key_slot(&entry.key);
-        // Another key may share this exact position; keep it in the order set if so.
-        let shared = self
-            .table
-            .iter_hash(hash)
-            .any(|e| e.hash == hash && key_slot(&e.key) == slot);
-        if !shared {
-            self.order.remove(&position(slot, hash));
-        }
+        // Another key may share this exact position; it stays in the order set if so.
+        self.forget_position(&entry);
         Some(entry)
     }
 

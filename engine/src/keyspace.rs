@@ -113,16 +113,19 @@ impl Shard {
     /// The live item for `k`, mutably. An expired item is deleted first (and counted in
     /// `expired`), so callers see it as missing.
     pub fn get_mut(&mut self, k: &KeyRef<'_>, now_ms: i64, stats: &Stats) -> Option<&mut Item> {
-        let expired = self
+        match self
             .index
-            .get(k.hash, k.key)
-            .map(|e| e.value.is_expired(now_ms))?;
-        if expired {
-            self.remove(k);
-            stats.expired_keys.fetch_add(1, Ordering::Relaxed);
-            return None;
+            .get_mut_unless(k.hash, k.key, |i| i.is_expired(now_ms))
+        {
+            Ok(found) => found.map(|e| &mut e.value),
+            Err(expired) => {
+                if expired.value.expire_at != 0 {
+                    self.expires.remove(&(expired.value.expire_at, k.hash));
+                }
+                stats.expired_keys.fetch_add(1, Ordering::Relaxed);
+                None
+            }
         }
-        self.index.get_mut(k.hash, k.key).map(|e| &mut e.value)
     }
 
     /// Whether a live item exists for `k`.

@@ -49,6 +49,8 @@ pub struct Session {
     pub limits: EngineLimits,
     /// Counters gathered during a read batch and added to the shared ones at its end.
     pub local: LocalStats,
+    /// `slowlog-log-slower-than`, refreshed from the config once per read batch.
+    pub slowlog_threshold_us: i64,
 }
 
 /// Per-connection counters, flushed to the shared [`Server`] counters once per read batch.
@@ -142,6 +144,7 @@ pub async fn serve(server: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, l
         close_after_reply: false,
         limits: EngineLimits::default(),
         local: LocalStats::default(),
+        slowlog_threshold_us: 10_000,
     };
     let r = connection_loop(&mut s, &mut sock).await;
     s.local.flush(&server);
@@ -174,6 +177,7 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
         // flushed may already hold whole requests.
         let (qlimit, bulk_limit) = {
             let c = s.server.config.read();
+            s.slowlog_threshold_us = c.slowlog_log_slower_than_us;
             (c.client_query_buffer_limit, c.proto_max_bulk_len)
         };
         s.limits.proto_max_bulk_len_bytes = bulk_limit;
@@ -336,7 +340,8 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
         s.local.record(i, took.as_micros() as u64, failed);
     }
     if cmd.flags & flags::SKIP_SLOWLOG == 0 {
-        s.server.maybe_slowlog(args, took, &s.info);
+        s.server
+            .maybe_slowlog(args, took, &s.info, s.slowlog_threshold_us);
     }
     outcome
 }
@@ -345,8 +350,18 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
 async fn wait_if_paused(s: &Session, cmd: &Command) {
     loop {
         let until = s.server.pause_until_ms.load(Ordering::Relaxed);
+        if until == 0 {
+            return;
+        }
         let now = s.server.ks.now_ms();
         if until <= now {
+            // The pause is over: clear it so later commands take the fast path.
+            let _ = s.server.pause_until_ms.compare_exchange(
+                until,
+                0,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
             return;
         }
         let writes_only = s.server.pause_writes_only.load(Ordering::Relaxed);

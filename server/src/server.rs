@@ -216,15 +216,20 @@ impl Server {
     }
 
     /// Record a slow command if it took at least the configured threshold.
-    pub fn maybe_slowlog(&self, args: &[Bytes], took: Duration, client: &ClientInfo) {
-        let (threshold, max_len) = {
-            let c = self.config.read();
-            (c.slowlog_log_slower_than_us, c.slowlog_max_len)
-        };
+    /// `threshold_us` is the connection's cached `slowlog-log-slower-than` (read once per
+    /// batch, so the hot path never touches the shared config lock).
+    pub fn maybe_slowlog(
+        &self,
+        args: &[Bytes],
+        took: Duration,
+        client: &ClientInfo,
+        threshold_us: i64,
+    ) {
         let us = took.as_micros() as u64;
-        if threshold < 0 || us < threshold as u64 {
+        if threshold_us < 0 || us < threshold_us as u64 {
             return;
         }
+        let max_len = self.config.read().slowlog_max_len;
         // Redis keeps at most 32 arguments, each cut at 128 bytes.
         let mut kept: Vec<Bytes> = Vec::new();
         for (i, a) in args.iter().enumerate() {

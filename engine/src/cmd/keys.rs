@@ -151,7 +151,7 @@ pub fn randomkey(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /// RENAME key newkey / RENAMENX key newkey
 pub fn rename(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let nx = name_of(args) == "renamenx";
+    let nx = is(&args[0], "renamenx");
     let src = ctx.db.locate(&args[1]);
     let dst = ctx.db.locate(&args[2]);
     let w = ctx.ks.writer();
@@ -306,7 +306,6 @@ pub fn expire(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// TTL / PTTL / EXPIRETIME / PEXPIRETIME key
 pub fn ttl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let name = name_of(args);
     let k = ctx.db.locate(&args[1]);
     let sh = ctx.db.read(k.shard);
     let Some(item) = sh.get(&k, ctx.now_ms) else {
@@ -317,11 +316,15 @@ pub fn ttl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let at = item.expire_at;
     let left = (at - ctx.now_ms).max(0);
-    Ok(Reply::Int(match name.as_str() {
-        "ttl" => (left + 500) / 1000,
-        "pttl" => left,
-        "expiretime" => at / 1000,
-        _ => at,
+    let cmd = &args[0];
+    Ok(Reply::Int(if is(cmd, "ttl") {
+        (left + 500) / 1000
+    } else if is(cmd, "pttl") {
+        left
+    } else if is(cmd, "expiretime") {
+        at / 1000
+    } else {
+        at
     }))
 }
 

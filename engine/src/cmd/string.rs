@@ -84,12 +84,19 @@ fn expiry_kind(a: &[u8]) -> Option<(bool, bool)> {
 pub fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let k = ctx.db.locate(&args[1]);
     let sh = ctx.db.read(k.shard);
-    let v = string_of(&sh, &k, ctx.now_ms)?.cloned();
-    if v.is_some() && !ctx.no_touch {
-        if let Some(i) = sh.get(&k, ctx.now_ms) {
-            i.touch(ctx.now_ms);
-        }
-    }
+    let v = match sh.get(&k, ctx.now_ms) {
+        None => None,
+        Some(item) => match &item.value {
+            Value::Str { data, .. } => {
+                if !ctx.no_touch {
+                    item.touch(ctx.now_ms);
+                }
+                Some(data.clone())
+            }
+            #[allow(unreachable_patterns)]
+            _ => return Err(CmdError::WrongType),
+        },
+    };
     drop(sh);
     count_lookup(ctx, v.is_some());
     Ok(Reply::opt_bulk(v))
@@ -146,6 +153,17 @@ fn set_generic(
     let w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
     let now = ctx.now_ms;
+    if !(o.nx || o.xx || o.get || o.keepttl) {
+        // Plain SET: nothing about the old value matters, so skip reading it.
+        sh.insert(
+            &k,
+            Item::with_expiry(Value::string(value), o.expire_at, now),
+        );
+        drop(sh);
+        drop(w);
+        dirty(ctx, 1);
+        return Ok((true, None));
+    }
     let stats = &ctx.ks.stats;
     let existing = sh.get_mut(&k, now, stats);
     let found = existing.is_some();
@@ -260,7 +278,7 @@ pub fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() % 2 == 0 {
         return Err(CmdError::WrongArity(name_of(args)));
     }
-    let nx = name_of(args) == "msetnx";
+    let nx = is(&args[0], "msetnx");
     let pairs: Vec<(KeyRef<'_>, &Bytes)> = args[1..]
         .chunks_exact(2)
         .map(|p| (ctx.db.locate(&p[0]), &p[1]))
@@ -473,18 +491,21 @@ pub fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// INCR, DECR, INCRBY, DECRBY: one implementation.
 pub fn incr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let name = name_of(args);
-    let by = match name.as_str() {
-        "incr" => 1,
-        "decr" => -1,
-        "incrby" => int_arg(&args[2])?,
-        _ => {
-            let d = int_arg(&args[2])?;
-            if d == i64::MIN {
-                return Err(CmdError::err("decrement would overflow"));
-            }
-            -d
+    // The command is told apart by its name without allocating (this is a hot path).
+    let by = if args.len() == 2 {
+        if is(&args[0], "incr") {
+            1
+        } else {
+            -1
         }
+    } else if is(&args[0], "incrby") {
+        int_arg(&args[2])?
+    } else {
+        let d = int_arg(&args[2])?;
+        if d == i64::MIN {
+            return Err(CmdError::err("decrement would overflow"));
+        }
+        -d
     };
     let k = ctx.db.locate(&args[1]);
     let w = ctx.ks.writer();
