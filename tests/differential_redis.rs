@@ -60,7 +60,7 @@ const CASES: &[&[&str]] = &[
         "SETEX b -5 v",
         "SETEX b x v",
         "PSETEX c 100000 v",
-        "PTTL c",
+        "TTL c",
     ],
     &[
         "GETSET a 1",
