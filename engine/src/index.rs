@@ -68,11 +68,66 @@ pub fn position(slot: u16, hash: u64) -> u128 {
     (u128::from(slot) << 64) | u128::from(hash)
 }
 
+/// Keys up to this many bytes live inside the entry itself (no separate allocation, so a
+/// lookup's key comparison touches no second cache line).
+pub const INLINE_KEY_BYTES: usize = 22;
+
+/// A stored key: short keys inline, longer ones in their own allocation. 24 bytes either way.
+#[derive(Clone)]
+pub enum Key {
+    /// `len` bytes of `buf`.
+    Inline {
+        len: u8,
+        buf: [u8; INLINE_KEY_BYTES],
+    },
+    /// A longer key.
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    /// An owned copy of `bytes`.
+    pub fn new(bytes: &[u8]) -> Key {
+        if bytes.len() <= INLINE_KEY_BYTES {
+            let mut buf = [0u8; INLINE_KEY_BYTES];
+            buf[..bytes.len()].copy_from_slice(bytes);
+            Key::Inline {
+                len: bytes.len() as u8,
+                buf,
+            }
+        } else {
+            Key::Heap(bytes.into())
+        }
+    }
+}
+
+impl std::ops::Deref for Key {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, buf } => &buf[..usize::from(*len).min(INLINE_KEY_BYTES)],
+            Key::Heap(b) => b,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Key {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
+}
+
 /// One key and its value, as stored in the table.
 #[derive(Debug)]
 pub struct Entry<V> {
     /// The key's bytes (an owned copy: never a slice of a network buffer).
-    pub key: Box<[u8]>,
+    pub key: Key,
     /// The key hash (kept so growth never rehashes key bytes).
     pub hash: u64,
     /// The value.
@@ -182,7 +237,7 @@ impl<V> ShardIndex<V> {
         if let Some(e) = self.get_mut(hash, key) {
             return Some(std::mem::replace(&mut e.value, value));
         }
-        let key: Box<[u8]> = key.into();
+        let key = Key::new(key);
         self.order.insert(position(key_slot(&key), hash));
         self.table
             .insert_unique(hash, Entry { key, hash, value }, |e| e.hash);
@@ -305,6 +360,18 @@ impl<V> ShardIndex<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_inline_and_on_the_heap_read_back() {
+        // Short keys are stored inline, long ones boxed; both deref to the same bytes.
+        for len in [0usize, 1, INLINE_KEY_BYTES, INLINE_KEY_BYTES + 1, 1000] {
+            let bytes: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let k = Key::new(&bytes);
+            assert_eq!(&*k, &bytes[..]);
+            assert_eq!(matches!(k, Key::Inline { .. }), len <= INLINE_KEY_BYTES);
+        }
+        assert_eq!(std::mem::size_of::<Key>(), 24);
+    }
 
     #[test]
     fn slot_matches_redis_cluster_examples() {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::clock::Clock;
-use crate::index::{position, Entry, ShardIndex};
+use crate::index::{position, Entry, Key, ShardIndex};
 use crate::value::Value;
 
 /// Shards per database. The shard of a key is taken from bits 40..46 of its hash: bits that
@@ -226,7 +226,7 @@ impl Shard {
                 return (deleted, false);
             }
             self.expires.pop_first();
-            let mut victims: Vec<Box<[u8]>> = Vec::new();
+            let mut victims: Vec<Key> = Vec::new();
             for e in self.index.with_hash(hash) {
                 if e.value.expire_at == at {
                     victims.push(e.key.clone());
@@ -412,7 +412,7 @@ impl Db {
     }
 
     /// A pseudo-random live key, if any.
-    pub fn random_key(&self, now_ms: i64) -> Option<Box<[u8]>> {
+    pub fn random_key(&self, now_ms: i64) -> Option<Key> {
         let start = rand::random::<usize>() % SHARDS;
         for step in 0..SHARDS {
             let shard = (start + step) % SHARDS;

@@ -223,7 +223,14 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
             flush(s, &mut io, qlimit).await?;
             return Ok(());
         }
+        let before = io.inbuf.len();
         flush(s, &mut io, qlimit).await?;
+        if io.inbuf.len() != before {
+            // The flush read more input (the client kept writing while we wrote): run it
+            // before waiting for the socket again, or a client that has finished sending
+            // would wait for replies that are sitting in our buffer.
+            continue;
+        }
         if io.eof {
             return Ok(());
         }
