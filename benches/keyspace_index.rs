@@ -285,7 +285,7 @@ impl<V: Val> Shard<V> for SlotVecShard<V> {
         {
             return Some(std::mem::replace(&mut e.value, value));
         }
-        let key: Box<[u8]> = key.into();
+        let key = vole_engine::index::Key::new(key);
         let slot = key_slot(&key);
         let p = position(slot, hash);
         let bucket = &mut self.order[usize::from(slot >> 4)];
@@ -363,7 +363,7 @@ impl<V: Val> Shard<V> for SkipShard<V> {
         {
             return Some(std::mem::replace(&mut e.value, value));
         }
-        let key: Box<[u8]> = key.into();
+        let key = vole_engine::index::Key::new(key);
         self.order.insert(position(key_slot(&key), hash));
         self.table
             .insert_unique(hash, Entry { key, hash, value }, |e| e.hash);
