@@ -51,6 +51,9 @@ pub struct Session {
     pub local: LocalStats,
     /// `slowlog-log-slower-than`, refreshed from the config once per read batch.
     pub slowlog_threshold_us: i64,
+    /// The keyspace clock, read once per read batch and again after any command that took
+    /// a millisecond or more, so pipelined commands do not each pay a clock read.
+    pub now_ms: i64,
 }
 
 /// Per-connection counters, flushed to the shared [`Server`] counters once per read batch.
@@ -145,6 +148,7 @@ pub async fn serve(server: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, l
         limits: EngineLimits::default(),
         local: LocalStats::default(),
         slowlog_threshold_us: 10_000,
+        now_ms: 0,
     };
     let r = connection_loop(&mut s, &mut sock).await;
     s.local.flush(&server);
@@ -181,6 +185,7 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
             (c.client_query_buffer_limit, c.proto_max_bulk_len)
         };
         s.limits.proto_max_bulk_len_bytes = bulk_limit;
+        s.now_ms = s.server.ks.now_ms();
         loop {
             let limits = Limits {
                 proto_max_bulk_len_bytes: bulk_limit,
@@ -198,6 +203,7 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
                     }
                     if io.out.len() >= OUTPUT_FLUSH_BYTES {
                         flush(s, &mut io, qlimit).await?;
+                        s.now_ms = s.server.ks.now_ms();
                     }
                 }
                 Ok(None) => break,
@@ -327,11 +333,13 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
         }
         return Outcome::Reply(CmdError::NoAuth.into());
     }
-    wait_if_paused(s, cmd).await;
+    if wait_if_paused(s, cmd).await {
+        s.now_ms = s.server.ks.now_ms();
+    }
     let started = Instant::now();
     let outcome = match cmd.exec {
         Exec::Engine(handler) => {
-            let mut ctx = Ctx::new(&s.server.ks, &s.db, &s.limits);
+            let mut ctx = Ctx::at(&s.server.ks, &s.db, &s.limits, s.now_ms);
             ctx.no_touch = s.info.no_touch.load(Ordering::Relaxed);
             let reply = handler(&mut ctx, args).unwrap_or_else(Reply::from);
             s.local.hits += ctx.hits;
@@ -342,6 +350,9 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
         Exec::Container => Outcome::Reply(CmdError::WrongArity(cmd.name.to_string()).into()),
     };
     let took = started.elapsed();
+    if took.as_millis() >= 1 {
+        s.now_ms = s.server.ks.now_ms();
+    }
     if let Some(i) = slot {
         let failed = matches!(&outcome, Outcome::Reply(r) if r.is_error());
         s.local.record(i, took.as_micros() as u64, failed);
@@ -354,11 +365,13 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
 }
 
 /// CLIENT PAUSE: hold this command until the pause ends (all commands, or only writes).
-async fn wait_if_paused(s: &Session, cmd: &Command) {
+/// Returns whether it waited.
+async fn wait_if_paused(s: &Session, cmd: &Command) -> bool {
+    let mut waited = false;
     loop {
         let until = s.server.pause_until_ms.load(Ordering::Relaxed);
         if until == 0 {
-            return;
+            return waited;
         }
         let now = s.server.ks.now_ms();
         if until <= now {
@@ -369,13 +382,14 @@ async fn wait_if_paused(s: &Session, cmd: &Command) {
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             );
-            return;
+            return waited;
         }
         let writes_only = s.server.pause_writes_only.load(Ordering::Relaxed);
         if writes_only && cmd.flags & (flags::WRITE | flags::MAY_REPLICATE) == 0 {
-            return;
+            return waited;
         }
         let wait = std::time::Duration::from_millis((until - now) as u64);
+        waited = true;
         tokio::select! {
             _ = tokio::time::sleep(wait) => {},
             _ = s.server.unpaused.notified() => {},

@@ -51,7 +51,12 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// A context on `db` at the keyspace's current time.
     pub fn new(ks: &'a Keyspace, db: &'a Arc<Db>, limits: &'a EngineLimits) -> Ctx<'a> {
-        let now_ms = ks.now_ms();
+        Ctx::at(ks, db, limits, ks.now_ms())
+    }
+
+    /// A context at a time the caller read from the keyspace clock (the server reads it once
+    /// per batch of pipelined commands).
+    pub fn at(ks: &'a Keyspace, db: &'a Arc<Db>, limits: &'a EngineLimits, now_ms: i64) -> Ctx<'a> {
         Ctx {
             ks,
             db,
