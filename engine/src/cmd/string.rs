@@ -153,41 +153,34 @@ fn set_generic(
     let w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
     let now = ctx.now_ms;
-    if !(o.nx || o.xx || o.get || o.keepttl) {
-        // Plain SET: nothing about the old value matters, so skip reading it.
-        sh.insert(
-            &k,
-            Item::with_expiry(Value::string(value), o.expire_at, now),
-        );
-        drop(sh);
-        drop(w);
-        dirty(ctx, 1);
-        return Ok((true, None));
-    }
-    let stats = &ctx.ks.stats;
-    let existing = sh.get_mut(&k, now, stats);
-    let found = existing.is_some();
-    let old = match existing {
-        Some(item) => match &item.value {
-            Value::Str { data, .. } => Some(data.clone()),
-            #[allow(unreachable_patterns)]
-            _ if o.get => return Err(CmdError::WrongType),
-            #[allow(unreachable_patterns)]
-            _ => None,
-        },
-        None => None,
-    };
-    if (o.nx && found) || (o.xx && !found) {
-        return Ok((false, old));
-    }
-    if o.keepttl {
-        if let Some(item) = sh.get_mut(&k, now, stats) {
-            item.value = Value::string(value);
-            item.touch(now);
-            drop(sh);
-            drop(w);
-            dirty(ctx, 1);
-            return Ok((true, old));
+    // A plain SET needs nothing of the old value, so it skips reading it.
+    let mut old = None;
+    if o.nx || o.xx || o.get || o.keepttl {
+        let stats = &ctx.ks.stats;
+        let existing = sh.get_mut(&k, now, stats);
+        let found = existing.is_some();
+        old = match existing {
+            Some(item) => match &item.value {
+                Value::Str { data, .. } => Some(data.clone()),
+                #[allow(unreachable_patterns)]
+                _ if o.get => return Err(CmdError::WrongType),
+                #[allow(unreachable_patterns)]
+                _ => None,
+            },
+            None => None,
+        };
+        if (o.nx && found) || (o.xx && !found) {
+            return Ok((false, old));
+        }
+        if o.keepttl {
+            if let Some(item) = sh.get_mut(&k, now, stats) {
+                item.value = Value::string(value);
+                item.touch(now);
+                drop(sh);
+                drop(w);
+                dirty(ctx, 1);
+                return Ok((true, old));
+            }
         }
     }
     sh.insert(
