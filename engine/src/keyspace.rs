@@ -72,8 +72,12 @@ impl Item {
     /// Record an access (for OBJECT IDLETIME).
     #[inline]
     pub fn touch(&self, now_ms: i64) {
-        self.access_s
-            .store((now_ms / 1000) as u32, Ordering::Relaxed);
+        // Store only when the second changed: a load leaves the cache line shared between
+        // cores, a store would pull it away from every other reader of this key.
+        let s = (now_ms / 1000) as u32;
+        if self.access_s.load(Ordering::Relaxed) != s {
+            self.access_s.store(s, Ordering::Relaxed);
+        }
     }
 
     /// Seconds since the last recorded access.
