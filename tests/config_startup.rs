@@ -225,3 +225,21 @@ fn maxclients_refuses_the_extra_connection() {
         "rejected_connections not counted: {stats}"
     );
 }
+
+#[test]
+fn io_threads_flag_sets_the_worker_count_and_rejects_zero() {
+    // --io-threads is applied (CONFIG GET shows it) and an out-of-range value stops start-up.
+    let vole = Vole::start(&["--io-threads", "1"]);
+    let mut r = vole.raw();
+    assert_eq!(
+        r.cmd(&["CONFIG", "GET", "io-threads"]),
+        Value::Array(vec![common::bulk("io-threads"), common::bulk("1")])
+    );
+    assert!(is_err(
+        &r.cmd(&["CONFIG", "SET", "io-threads", "2"]),
+        "ERR CONFIG SET failed"
+    ));
+    let out = run_to_exit(&["--io-threads", "0"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("io-threads"));
+}

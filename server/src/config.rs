@@ -58,6 +58,10 @@ pub struct Flags {
     /// Entries kept in the slow log (default 128).
     #[arg(long = "slowlog-max-len", value_name = "N")]
     pub slowlog_max_len: Option<String>,
+    /// Worker threads serving connections (default: the number of CPUs). On a machine shared
+    /// with a load generator, 1 can be faster.
+    #[arg(long = "io-threads", value_name = "N")]
+    pub io_threads: Option<String>,
     /// Log level: error, warn, info, debug or trace (default info).
     #[arg(long = "loglevel", value_name = "LEVEL")]
     pub loglevel: Option<String>,
@@ -77,6 +81,7 @@ pub struct Config {
     pub slowlog_log_slower_than_us: i64,
     pub slowlog_max_len: usize,
     pub loglevel: String,
+    pub io_threads: usize,
 }
 
 impl Default for Config {
@@ -93,6 +98,9 @@ impl Default for Config {
             slowlog_log_slower_than_us: 10_000,
             slowlog_max_len: 128,
             loglevel: "info".into(),
+            io_threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
         }
     }
 }
@@ -277,6 +285,15 @@ pub static PARAMS: &[Param] = &[
             Ok(())
         },
     },
+    Param {
+        name: "io-threads",
+        mutable: false,
+        get: |c| c.io_threads.to_string(),
+        set: |c, v| {
+            c.io_threads = int_in(v, 1, 128)? as usize;
+            Ok(())
+        },
+    },
     // Read-only facts clients ask for at connect time (redis-benchmark, some drivers).
     Param {
         name: "databases",
@@ -315,7 +332,8 @@ impl Config {
                 .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
             cfg.config_file = Some(path.clone());
         }
-        let given: [(&str, &Option<String>); 8] = [
+        let given: [(&str, &Option<String>); 9] = [
+            ("io-threads", &flags.io_threads),
             ("addr", &flags.addr),
             ("requirepass", &flags.requirepass),
             ("proto-max-bulk-len", &flags.proto_max_bulk_len),

@@ -30,6 +30,7 @@ fn main() {
         std::process::exit(2);
     }
     let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.io_threads)
         .enable_all()
         .build()
     {
