@@ -1,0 +1,435 @@
+//! The small storage interface the log writes through, a real one over `std::fs`, and an
+//! in-memory one that injects faults for tests.
+//!
+//! The log never calls `std::fs` directly: every write, sync and directory change goes through
+//! [`Storage`], so tests can cut the power ([`MemStorage::crash`]), fail the Nth write or sync,
+//! or tear a write, without a real crash.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Files in one directory, by name. Names are plain file names, never paths.
+///
+/// Durability contract: bytes passed to [`Storage::append`] are durable only after a
+/// successful [`Storage::sync`] of that file; [`Storage::create`] makes the new (empty) file's
+/// directory entry durable before it returns; [`Storage::truncate`] is durable on return;
+/// [`Storage::remove`] is durable after the next [`Storage::sync_dir`].
+pub trait Storage {
+    /// An open file, positioned for appending.
+    type File;
+
+    /// Creates an empty file and makes its directory entry durable.
+    ///
+    /// Errors if it already exists or the file or directory cannot be created or synced.
+    fn create(&self, name: &str) -> io::Result<Self::File>;
+    /// Opens an existing file for appending. Errors if it does not exist.
+    fn open_append(&self, name: &str) -> io::Result<Self::File>;
+    /// Appends bytes at the end of the file. Errors on any write failure, after which an
+    /// unknown prefix of `bytes` may have been written.
+    fn append(&self, file: &mut Self::File, bytes: &[u8]) -> io::Result<()>;
+    /// Makes everything appended to the file so far durable. Errors if the sync fails.
+    fn sync(&self, file: &mut Self::File) -> io::Result<()>;
+    /// Reads the whole file. Errors if it does not exist or cannot be read.
+    fn read_all(&self, name: &str) -> io::Result<Vec<u8>>;
+    /// Cuts the file to `len` bytes, durably. Errors if it does not exist or is shorter.
+    fn truncate(&self, name: &str, len: u64) -> io::Result<()>;
+    /// The names of the files in the directory, sorted. Errors if it cannot be listed.
+    fn list(&self) -> io::Result<Vec<String>>;
+    /// Removes a file (durable after [`Storage::sync_dir`]). Errors if it does not exist.
+    fn remove(&self, name: &str) -> io::Result<()>;
+    /// Makes the directory's entries (creations, removals) durable. Errors if that fails.
+    fn sync_dir(&self) -> io::Result<()>;
+}
+
+/// [`Storage`] over a real directory with `std::fs`; `sync` is `fsync` (`File::sync_all`).
+#[derive(Debug, Clone)]
+pub struct FsStorage {
+    dir: PathBuf,
+}
+
+impl FsStorage {
+    /// Storage over the existing directory `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    fn path(&self, name: &str) -> io::Result<PathBuf> {
+        // Names come from this crate, but refuse anything that could leave the directory.
+        if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("not a plain file name: {name:?}"),
+            ));
+        }
+        Ok(self.dir.join(name))
+    }
+}
+
+impl Storage for FsStorage {
+    type File = File;
+
+    fn create(&self, name: &str) -> io::Result<File> {
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(self.path(name)?)?;
+        file.sync_all()?;
+        self.sync_dir()?;
+        Ok(file)
+    }
+
+    fn open_append(&self, name: &str) -> io::Result<File> {
+        OpenOptions::new().append(true).open(self.path(name)?)
+    }
+
+    fn append(&self, file: &mut File, bytes: &[u8]) -> io::Result<()> {
+        file.write_all(bytes)
+    }
+
+    fn sync(&self, file: &mut File) -> io::Result<()> {
+        file.sync_all()
+    }
+
+    fn read_all(&self, name: &str) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        File::open(self.path(name)?)?.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    fn truncate(&self, name: &str, len: u64) -> io::Result<()> {
+        let file = OpenOptions::new().write(true).open(self.path(name)?)?;
+        if file.metadata()?.len() < len {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("truncate {name} to {len}: file is shorter"),
+            ));
+        }
+        file.set_len(len)?;
+        file.sync_all()
+    }
+
+    fn list(&self) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                if let Some(name) = entry.file_name().to_str() {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn remove(&self, name: &str) -> io::Result<()> {
+        std::fs::remove_file(self.path(name)?)
+    }
+
+    fn sync_dir(&self) -> io::Result<()> {
+        // On Unix a directory is fsynced through a read-only handle; elsewhere there is no
+        // portable equivalent, and the platform's own metadata guarantees apply.
+        #[cfg(unix)]
+        File::open(&self.dir)?.sync_all()?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
+struct MemFile {
+    data: Vec<u8>,
+    /// `data[..synced_len]` survives a crash. Invariant: `synced_len <= data.len()`.
+    synced_len: usize,
+    /// Visible now.
+    linked: bool,
+    /// Visible after a crash (as of the last directory sync or create).
+    durable_linked: bool,
+}
+
+#[derive(Debug, Default)]
+struct MemInner {
+    files: BTreeMap<String, MemFile>,
+    writes: u64,
+    syncs: u64,
+    fail_write: Option<u64>,
+    tear_write: Option<(u64, usize)>,
+    fail_sync: Option<u64>,
+}
+
+/// In-memory [`Storage`] for tests: remembers which bytes were synced, can simulate a power
+/// cut, fail the Nth write or sync, and tear a write. Clones share the same files, so a test
+/// can keep a handle while a writer owns another.
+///
+/// Writes (appends) and syncs (file syncs, directory syncs, and the directory sync inside
+/// `create`) are numbered from 1 over the storage's life.
+#[derive(Debug, Clone, Default)]
+pub struct MemStorage {
+    inner: Arc<Mutex<MemInner>>,
+}
+
+fn injected(what: &str) -> io::Error {
+    io::Error::other(format!("injected fault: {what}"))
+}
+
+fn not_found(name: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, format!("no such file: {name}"))
+}
+
+impl MemStorage {
+    /// An empty directory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, MemInner> {
+        // A test that panicked while holding the lock has already failed; keep going.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Simulates a power cut: every unsynced byte is dropped, files whose directory entry was
+    /// not made durable vanish, and removed files whose removal was not synced come back.
+    pub fn crash(&self) {
+        let mut inner = self.lock();
+        inner.files.retain(|_, f| f.durable_linked);
+        for file in inner.files.values_mut() {
+            file.linked = true;
+            file.data.truncate(file.synced_len);
+        }
+    }
+
+    /// Marks every byte written so far as synced, as if the OS had written back its cache
+    /// just before a crash. Used to make a torn write reach the "disk".
+    pub fn sync_everything(&self) {
+        for file in self.lock().files.values_mut() {
+            file.synced_len = file.data.len();
+        }
+    }
+
+    /// Makes the `n`th write (counted from 1) fail without writing anything.
+    pub fn fail_nth_write(&self, n: u64) {
+        self.lock().fail_write = Some(n);
+    }
+
+    /// Makes the `n`th write keep only its first `keep` bytes and then fail.
+    pub fn tear_nth_write(&self, n: u64, keep: usize) {
+        self.lock().tear_write = Some((n, keep));
+    }
+
+    /// Makes the `n`th sync fail without syncing anything.
+    pub fn fail_nth_sync(&self, n: u64) {
+        self.lock().fail_sync = Some(n);
+    }
+
+    /// Writes attempted so far.
+    pub fn writes_so_far(&self) -> u64 {
+        self.lock().writes
+    }
+
+    /// Syncs attempted so far.
+    pub fn syncs_so_far(&self) -> u64 {
+        self.lock().syncs
+    }
+
+    /// Counts a sync and says whether it was chosen to fail.
+    fn sync_fails(inner: &mut MemInner) -> bool {
+        inner.syncs += 1;
+        inner.fail_sync == Some(inner.syncs)
+    }
+}
+
+impl Storage for MemStorage {
+    type File = String;
+
+    fn create(&self, name: &str) -> io::Result<String> {
+        let mut inner = self.lock();
+        if inner.files.get(name).is_some_and(|f| f.linked) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("file exists: {name}"),
+            ));
+        }
+        let fails = Self::sync_fails(&mut inner);
+        inner.files.insert(
+            name.to_owned(),
+            MemFile {
+                linked: true,
+                durable_linked: !fails,
+                ..MemFile::default()
+            },
+        );
+        if fails {
+            return Err(injected("directory sync in create"));
+        }
+        Ok(name.to_owned())
+    }
+
+    fn open_append(&self, name: &str) -> io::Result<String> {
+        match self.lock().files.get(name) {
+            Some(f) if f.linked => Ok(name.to_owned()),
+            _ => Err(not_found(name)),
+        }
+    }
+
+    fn append(&self, file: &mut String, bytes: &[u8]) -> io::Result<()> {
+        let mut inner = self.lock();
+        inner.writes += 1;
+        let n = inner.writes;
+        let fail = inner.fail_write == Some(n);
+        let tear = inner
+            .tear_write
+            .filter(|&(at, _)| at == n)
+            .map(|(_, keep)| keep);
+        let target = match inner.files.get_mut(file.as_str()) {
+            Some(f) if f.linked => f,
+            _ => return Err(not_found(file)),
+        };
+        if fail {
+            return Err(injected("write"));
+        }
+        if let Some(keep) = tear {
+            target
+                .data
+                .extend_from_slice(&bytes[..keep.min(bytes.len())]);
+            return Err(injected("torn write"));
+        }
+        target.data.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn sync(&self, file: &mut String) -> io::Result<()> {
+        let mut inner = self.lock();
+        if Self::sync_fails(&mut inner) {
+            return Err(injected("sync"));
+        }
+        match inner.files.get_mut(file.as_str()) {
+            Some(f) if f.linked => {
+                f.synced_len = f.data.len();
+                Ok(())
+            }
+            _ => Err(not_found(file)),
+        }
+    }
+
+    fn read_all(&self, name: &str) -> io::Result<Vec<u8>> {
+        match self.lock().files.get(name) {
+            Some(f) if f.linked => Ok(f.data.clone()),
+            _ => Err(not_found(name)),
+        }
+    }
+
+    fn truncate(&self, name: &str, len: u64) -> io::Result<()> {
+        let mut inner = self.lock();
+        let file = match inner.files.get_mut(name) {
+            Some(f) if f.linked => f,
+            _ => return Err(not_found(name)),
+        };
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&l| l <= file.data.len())
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("truncate {name} to {len}: file is shorter"),
+                )
+            })?;
+        file.data.truncate(len);
+        file.synced_len = len;
+        Ok(())
+    }
+
+    fn list(&self) -> io::Result<Vec<String>> {
+        Ok(self
+            .lock()
+            .files
+            .iter()
+            .filter(|(_, f)| f.linked)
+            .map(|(name, _)| name.clone())
+            .collect())
+    }
+
+    fn remove(&self, name: &str) -> io::Result<()> {
+        match self.lock().files.get_mut(name) {
+            Some(f) if f.linked => {
+                f.linked = false;
+                Ok(())
+            }
+            _ => Err(not_found(name)),
+        }
+    }
+
+    fn sync_dir(&self) -> io::Result<()> {
+        let mut inner = self.lock();
+        if Self::sync_fails(&mut inner) {
+            return Err(injected("directory sync"));
+        }
+        inner.files.retain(|_, f| f.linked);
+        for file in inner.files.values_mut() {
+            file.durable_linked = true;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crash_keeps_only_synced_bytes() {
+        // Proves crash() drops exactly the bytes appended after the last sync.
+        let storage = MemStorage::new();
+        let mut f = storage.create("a").expect("create");
+        storage.append(&mut f, b"abc").expect("append");
+        storage.sync(&mut f).expect("sync");
+        storage.append(&mut f, b"def").expect("append");
+        assert_eq!(storage.read_all("a").expect("read"), b"abcdef");
+        storage.crash();
+        assert_eq!(storage.read_all("a").expect("read"), b"abc");
+    }
+
+    #[test]
+    fn nth_write_fails_and_tears() {
+        // Proves fail_nth_write writes nothing and tear_nth_write keeps only the prefix.
+        let storage = MemStorage::new();
+        let mut f = storage.create("a").expect("create");
+        storage.fail_nth_write(1);
+        storage.tear_nth_write(2, 2);
+        assert!(storage.append(&mut f, b"xyz").is_err());
+        assert!(storage.append(&mut f, b"abcd").is_err());
+        storage.append(&mut f, b"!").expect("third write");
+        assert_eq!(storage.read_all("a").expect("read"), b"ab!");
+        assert_eq!(storage.writes_so_far(), 3);
+    }
+
+    #[test]
+    fn unsynced_removal_comes_back_after_crash() {
+        // Proves a removal is durable only after sync_dir.
+        let storage = MemStorage::new();
+        let mut f = storage.create("a").expect("create");
+        storage.append(&mut f, b"x").expect("append");
+        storage.sync(&mut f).expect("sync");
+        storage.remove("a").expect("remove");
+        assert!(storage.list().expect("list").is_empty());
+        storage.crash();
+        assert_eq!(storage.list().expect("list"), vec!["a".to_owned()]);
+        storage.remove("a").expect("remove");
+        storage.sync_dir().expect("sync dir");
+        storage.crash();
+        assert!(storage.list().expect("list").is_empty());
+    }
+
+    #[test]
+    fn truncate_is_durable() {
+        // Proves truncate cuts the file and survives a crash, and refuses to grow a file.
+        let storage = MemStorage::new();
+        let mut f = storage.create("a").expect("create");
+        storage.append(&mut f, b"abcdef").expect("append");
+        storage.truncate("a", 2).expect("truncate");
+        storage.crash();
+        assert_eq!(storage.read_all("a").expect("read"), b"ab");
+        assert!(storage.truncate("a", 3).is_err());
+    }
+}
