@@ -62,15 +62,21 @@ fn crc_of(lsn_kind: &[u8], payload: &[u8]) -> u32 {
     hasher.finalize()
 }
 
+/// A payload too long for the record's 32-bit length field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("record payload of {0} bytes does not fit a record (at most u32::MAX)")]
+pub struct PayloadTooLong(pub usize);
+
 /// Appends the encoding of one record to `out`.
 ///
-/// # Panics
-///
-/// If `payload` is longer than `u32::MAX` bytes: callers enforce a payload limit far below
-/// that before a write is accepted, so this is a programming error, not a data error.
-pub fn encode_record(lsn: u64, kind: u8, payload: &[u8], out: &mut Vec<u8>) {
-    let length = u32::try_from(payload.len())
-        .unwrap_or_else(|_| panic!("record payload of {} bytes exceeds u32", payload.len()));
+/// Errors (appending nothing) if `payload` is longer than `u32::MAX` bytes.
+pub fn encode_record(
+    lsn: u64,
+    kind: u8,
+    payload: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), PayloadTooLong> {
+    let length = u32::try_from(payload.len()).map_err(|_| PayloadTooLong(payload.len()))?;
     out.reserve(RECORD_HEADER_LEN + payload.len());
     out.extend_from_slice(&length.to_le_bytes());
     let lsn_kind_at = out.len();
@@ -79,6 +85,7 @@ pub fn encode_record(lsn: u64, kind: u8, payload: &[u8], out: &mut Vec<u8>) {
     let crc = crc_of(&out[lsn_kind_at..], payload);
     out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(payload);
+    Ok(())
 }
 
 fn u32_at(buf: &[u8], at: usize) -> Option<u32> {
@@ -133,7 +140,7 @@ mod tests {
 
     fn encoded(lsn: u64, kind: u8, payload: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        encode_record(lsn, kind, payload, &mut out);
+        encode_record(lsn, kind, payload, &mut out).expect("encode");
         out
     }
 
@@ -166,7 +173,7 @@ mod tests {
     fn decodes_first_of_many_and_ignores_trailing_bytes() {
         // Proves decode_record consumes one record and reports its length so the caller can step.
         let mut buf = encoded(1, 1, b"one");
-        encode_record(2, 1, b"two", &mut buf);
+        encode_record(2, 1, b"two", &mut buf).expect("encode");
         let Decoded::Record { lsn, len, .. } = decode_record(&buf, 64) else {
             panic!("first record not decoded");
         };

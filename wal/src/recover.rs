@@ -245,7 +245,7 @@ mod tests {
         encode_segment_header(first_lsn, &mut buf);
         let mut ends = Vec::new();
         for (i, payload) in payloads.iter().enumerate() {
-            encode_record(first_lsn + i as u64, 1, payload, &mut buf);
+            encode_record(first_lsn + i as u64, 1, payload, &mut buf).expect("encode");
             ends.push(buf.len());
         }
         (buf, ends)
@@ -260,7 +260,7 @@ mod tests {
         for _ in 0..rng.below(8) + 1 {
             let len = rng.below(40) as usize;
             let payload: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
-            encode_record(lsn, rng.next() as u8, &payload, &mut buf);
+            encode_record(lsn, rng.next() as u8, &payload, &mut buf).expect("encode");
             ends.push(buf.len());
             lsn += rng.below(3) + 1;
         }
@@ -379,8 +379,8 @@ mod tests {
     fn corrupt_record_lsn_out_of_order() {
         // Proves a checksummed record whose LSN goes backwards is CorruptRecord with its LSN.
         let (mut buf, ends) = segment(10, &[b"a"]);
-        encode_record(10, 1, b"again", &mut buf);
-        encode_record(12, 1, b"after", &mut buf);
+        encode_record(10, 1, b"again", &mut buf).expect("encode");
+        encode_record(12, 1, b"after", &mut buf).expect("encode");
         let report = scan_segment(&buf);
         assert!(matches!(
             report.end,
@@ -388,7 +388,7 @@ mod tests {
                 if offset == ends[0]
         ));
         let (mut below_start, _) = segment(10, &[]);
-        encode_record(9, 1, b"early", &mut below_start);
+        encode_record(9, 1, b"early", &mut below_start).expect("encode");
         assert!(matches!(
             scan_segment(&below_start).end,
             SegmentEnd::CorruptRecord {

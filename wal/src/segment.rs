@@ -204,7 +204,8 @@ impl<S: Storage> SegmentWriter<S> {
             return Err(WriteError::PayloadTooLarge(payload.len()));
         }
         self.buf.clear();
-        encode_record(lsn, kind, payload, &mut self.buf);
+        encode_record(lsn, kind, payload, &mut self.buf)
+            .map_err(|e| WriteError::PayloadTooLarge(e.0))?;
         if let Err(source) = self.storage.append(&mut self.file, &self.buf) {
             self.poisoned = true;
             return Err(WriteError::Io {
