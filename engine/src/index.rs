@@ -141,6 +141,30 @@ impl<V> Entry<V> {
     }
 }
 
+/// The entries at one position (usually one).
+fn at_position<V>(
+    table: &HashTable<Entry<V>>,
+    slot: u16,
+    hash: u64,
+) -> impl Iterator<Item = &Entry<V>> {
+    table
+        .iter_hash(hash)
+        .filter(move |e| e.hash == hash && key_slot(&e.key) == slot)
+}
+
+/// After removing a key at `(slot, hash)`, drop that position from the order set unless
+/// another key still occupies it.
+fn release_position<V>(
+    table: &HashTable<Entry<V>>,
+    order: &mut BTreeSet<u128>,
+    slot: u16,
+    hash: u64,
+) {
+    if at_position(table, slot, hash).next().is_none() {
+        order.remove(&position(slot, hash));
+    }
+}
+
 /// The index of one shard. Not synchronised: the keyspace wraps each shard in a lock.
 #[derive(Debug)]
 pub struct ShardIndex<V> {
@@ -208,27 +232,8 @@ impl<V> ShardIndex<V> {
         // `found` borrows the table for the caller's lifetime (it may be returned above), so
         // the position check goes through the table handed back by the removal.
         let (entry, vacant) = found.remove();
-        let slot = key_slot(&entry.key);
-        let table = vacant.into_table();
-        if !table
-            .iter_hash(hash)
-            .any(|e| e.hash == hash && key_slot(&e.key) == slot)
-        {
-            order.remove(&position(slot, hash));
-        }
+        release_position(vacant.into_table(), order, key_slot(&entry.key), hash);
         Err(entry)
-    }
-
-    /// Drop a removed entry's position unless another key still has it.
-    fn forget_position(&mut self, entry: &Entry<V>) {
-        let (hash, slot) = (entry.hash, key_slot(&entry.key));
-        let shared = self
-            .table
-            .iter_hash(hash)
-            .any(|e| e.hash == hash && key_slot(&e.key) == slot);
-        if !shared {
-            self.order.remove(&position(slot, hash));
-        }
     }
 
     /// Insert or replace. Returns the previous value when the key existed (its stored key
@@ -252,7 +257,7 @@ impl<V> ShardIndex<V> {
             .ok()?;
         let (entry, _) = found.remove();
         // Another key may share this exact position; it stays in the order set if so.
-        self.forget_position(&entry);
+        release_position(&self.table, &mut self.order, key_slot(&entry.key), hash);
         Some(entry)
     }
 
@@ -288,14 +293,7 @@ impl<V> ShardIndex<V> {
             k
         });
         for p in removed {
-            let (slot, hash) = ((p >> 64) as u16, p as u64);
-            if !self
-                .table
-                .iter_hash(hash)
-                .any(|e| e.hash == hash && key_slot(&e.key) == slot)
-            {
-                self.order.remove(&p);
-            }
+            release_position(&self.table, &mut self.order, (p >> 64) as u16, p as u64);
         }
     }
 
@@ -309,9 +307,8 @@ impl<V> ShardIndex<V> {
             if !go_on {
                 return Some(p);
             }
-            let (slot, hash) = ((p >> 64) as u16, p as u64);
-            for e in self.table.iter_hash(hash) {
-                if e.hash == hash && key_slot(&e.key) == slot && !visit(e) {
+            for e in at_position(&self.table, (p >> 64) as u16, p as u64) {
+                if !visit(e) {
                     go_on = false;
                 }
             }
@@ -327,10 +324,7 @@ impl<V> ShardIndex<V> {
             .range((Bound::Included(from), Bound::Unbounded))
             .next()
             .or_else(|| self.order.iter().next())?;
-        let (slot, hash) = ((*p >> 64) as u16, *p as u64);
-        self.table
-            .iter_hash(hash)
-            .find(|e| e.hash == hash && key_slot(&e.key) == slot)
+        at_position(&self.table, (*p >> 64) as u16, *p as u64).next()
     }
 
     /// Number of keys in one cluster slot.
@@ -339,13 +333,7 @@ impl<V> ShardIndex<V> {
         let hi = position(slot, u64::MAX);
         self.order
             .range(lo..=hi)
-            .map(|&p| {
-                let hash = p as u64;
-                self.table
-                    .iter_hash(hash)
-                    .filter(|e| e.hash == hash && key_slot(&e.key) == slot)
-                    .count()
-            })
+            .map(|&p| at_position(&self.table, slot, p as u64).count())
             .sum()
     }
 

@@ -123,6 +123,7 @@ impl Shard {
         {
             Ok(found) => found.map(|e| &mut e.value),
             Err(expired) => {
+                // (The field, not `forget_expiry`: `self` is still borrowed by the match.)
                 if expired.value.expire_at != 0 {
                     self.expires.remove(&(expired.value.expire_at, k.hash));
                 }

@@ -9,16 +9,7 @@ use vole_engine::Reply;
 use crate::commands::REDIS_VERSION;
 use crate::conn::Session;
 
-const DEFAULT_SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cpu",
-    "keyspace",
-];
+/// Every section, in output order.
 const ALL_SECTIONS: &[&str] = &[
     "server",
     "clients",
@@ -32,16 +23,23 @@ const ALL_SECTIONS: &[&str] = &[
     "keyspace",
 ];
 
+/// Sections left out of a plain INFO (as in Redis, the per-command ones).
+const NOT_DEFAULT: &[&str] = &["commandstats", "errorstats"];
+
 /// INFO [section ...]
 pub fn info(s: &Session, args: &[Bytes]) -> Reply {
     let mut wanted: Vec<&str> = Vec::new();
+    let defaults = ALL_SECTIONS
+        .iter()
+        .copied()
+        .filter(|s| !NOT_DEFAULT.contains(s));
     if args.len() == 1 {
-        wanted.extend_from_slice(DEFAULT_SECTIONS);
+        wanted.extend(defaults.clone());
     }
     for a in &args[1..] {
         let name = String::from_utf8_lossy(a).to_lowercase();
         match name.as_str() {
-            "default" => wanted.extend_from_slice(DEFAULT_SECTIONS),
+            "default" => wanted.extend(defaults.clone()),
             "all" | "everything" => wanted.extend_from_slice(ALL_SECTIONS),
             other => {
                 if let Some(sec) = ALL_SECTIONS.iter().find(|x| **x == other) {
