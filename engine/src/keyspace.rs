@@ -18,13 +18,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::clock::Clock;
-use crate::index::{position, Entry, Key, ShardIndex};
+use crate::effect::{EffectLog, RecordBuf, KIND_EFFECTS};
+use crate::index::{key_slot, position, Entry, Key, ShardIndex};
 use crate::value::Value;
 
 /// Shards per database. The shard of a key is taken from bits 40..46 of its hash: bits that
@@ -80,6 +81,15 @@ impl Item {
         }
     }
 
+    /// A copy for a snapshot (the value shares its buffers; the access time is not kept).
+    pub fn snapshot_copy(&self) -> Item {
+        Item {
+            value: self.value.clone(),
+            expire_at: self.expire_at,
+            access_s: AtomicU32::new(self.access_s.load(Ordering::Relaxed)),
+        }
+    }
+
     /// Seconds since the last recorded access.
     pub fn idle_seconds(&self, now_ms: i64) -> i64 {
         ((now_ms / 1000) as u32).wrapping_sub(self.access_s.load(Ordering::Relaxed)) as i64
@@ -98,10 +108,29 @@ pub struct KeyRef<'k> {
 }
 
 /// One shard: the index plus the expiry order.
+///
+/// Every mutation goes through a method that takes the [`Writer`]: it logs the change as an
+/// effect (see [`crate::effect`]) and, while a snapshot runs, first hands the key's old
+/// version to the snapshot. The one exception is [`Shard::get_mut`], whose caller changes
+/// the item in place and logs what it did itself.
 #[derive(Debug, Default)]
 pub struct Shard {
+    /// The namespace id, for the effects this shard logs.
+    db: u32,
     index: ShardIndex<Item>,
     expires: BTreeSet<(i64, u64)>,
+    /// Copy-before-write state while a snapshot runs (see [`crate::persist`]).
+    pub(crate) snap: Mutex<Option<SnapState>>,
+}
+
+/// A running snapshot's state in one shard. The snapshot writes the shard in position order;
+/// `done` is the last position written. A writer about to change a key at a later position
+/// first saves its old version (or `None` when it did not exist) in `saved`, so the snapshot
+/// writes the key as it was when the snapshot began.
+#[derive(Debug, Default)]
+pub(crate) struct SnapState {
+    pub(crate) done: Option<u128>,
+    pub(crate) saved: BTreeMap<u128, Vec<(Key, Option<Item>)>>,
 }
 
 impl Shard {
@@ -114,9 +143,38 @@ impl Shard {
             .filter(|i| !i.is_expired(now_ms))
     }
 
-    /// The live item for `k`, mutably. An expired item is deleted first (and counted in
-    /// `expired`), so callers see it as missing.
-    pub fn get_mut(&mut self, k: &KeyRef<'_>, now_ms: i64, stats: &Stats) -> Option<&mut Item> {
+    /// Before changing `k`: if a snapshot is running and has not written `k`'s position yet,
+    /// give it the key's current version (once).
+    fn save_for_snapshot(&mut self, k: &KeyRef<'_>) {
+        let Some(st) = self.snap.get_mut().as_mut() else {
+            return;
+        };
+        let pos = position(key_slot(k.key), k.hash);
+        if st.done.is_some_and(|d| pos <= d) {
+            return;
+        }
+        let list = st.saved.entry(pos).or_default();
+        if list.iter().any(|(key, _)| &key[..] == k.key) {
+            return;
+        }
+        let old = self
+            .index
+            .get(k.hash, k.key)
+            .map(|e| e.value.snapshot_copy());
+        list.push((Key::new(k.key), old));
+    }
+
+    /// The live item for `k`, for changing in place: the caller logs the effect of what it
+    /// changes. An expired item is deleted first (logged as a delete, counted in
+    /// `expired_keys`), so callers see it as missing.
+    pub fn get_mut(
+        &mut self,
+        k: &KeyRef<'_>,
+        now_ms: i64,
+        w: &mut Writer<'_>,
+    ) -> Option<&mut Item> {
+        self.index.get(k.hash, k.key)?;
+        self.save_for_snapshot(k);
         match self
             .index
             .get_mut_unless(k.hash, k.key, |i| i.is_expired(now_ms))
@@ -127,7 +185,10 @@ impl Shard {
                 if expired.value.expire_at != 0 {
                     self.expires.remove(&(expired.value.expire_at, k.hash));
                 }
-                stats.expired_keys.fetch_add(1, Ordering::Relaxed);
+                if let Some(r) = w.record() {
+                    r.del(self.db, k.key);
+                }
+                w.ks.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                 None
             }
         }
@@ -138,8 +199,12 @@ impl Shard {
         self.get(k, now_ms).is_some()
     }
 
-    /// Store `item` under `k`, replacing any previous item (and its expiry).
-    pub fn insert(&mut self, k: &KeyRef<'_>, item: Item) -> Option<Item> {
+    /// Store `item` under `k`, replacing any previous item (and its expiry). Logged as a set.
+    pub fn insert(&mut self, k: &KeyRef<'_>, item: Item, w: &mut Writer<'_>) -> Option<Item> {
+        self.save_for_snapshot(k);
+        if let Some(r) = w.record() {
+            r.set(self.db, k.key, &item.value, item.expire_at);
+        }
         if item.expire_at != 0 {
             self.expires.insert((item.expire_at, k.hash));
         }
@@ -152,8 +217,25 @@ impl Shard {
         old
     }
 
-    /// Remove `k`, returning its item (expired or not).
-    pub fn remove(&mut self, k: &KeyRef<'_>) -> Option<Item> {
+    /// Store `item` while loading a snapshot: not logged, no snapshot can be running.
+    pub(crate) fn load(&mut self, k: &KeyRef<'_>, item: Item) {
+        if item.expire_at != 0 {
+            self.expires.insert((item.expire_at, k.hash));
+        }
+        if let Some(old) = self.index.insert(k.hash, k.key, item) {
+            if old.expire_at != 0 {
+                self.forget_expiry(old.expire_at, k.hash);
+            }
+        }
+    }
+
+    /// Remove `k`, returning its item (expired or not). Logged as a delete when it existed.
+    pub fn remove(&mut self, k: &KeyRef<'_>, w: &mut Writer<'_>) -> Option<Item> {
+        self.index.get(k.hash, k.key)?;
+        self.save_for_snapshot(k);
+        if let Some(r) = w.record() {
+            r.del(self.db, k.key);
+        }
         let e = self.index.remove(k.hash, k.key)?;
         if e.value.expire_at != 0 {
             self.forget_expiry(e.value.expire_at, k.hash);
@@ -162,7 +244,15 @@ impl Shard {
     }
 
     /// Set (or with 0, clear) the expiry of an existing key. Returns false if absent.
-    pub fn set_expire(&mut self, k: &KeyRef<'_>, expire_at: i64) -> bool {
+    /// Logged when the key exists.
+    pub fn set_expire(&mut self, k: &KeyRef<'_>, expire_at: i64, w: &mut Writer<'_>) -> bool {
+        if self.index.get(k.hash, k.key).is_none() {
+            return false;
+        }
+        self.save_for_snapshot(k);
+        if let Some(r) = w.record() {
+            r.expire(self.db, k.key, expire_at);
+        }
         let Some(e) = self.index.get_mut(k.hash, k.key) else {
             return false;
         };
@@ -213,15 +303,28 @@ impl Shard {
         self.index.entry_near(from)
     }
 
-    /// Remove every key.
-    pub fn clear(&mut self) {
+    /// Remove every key (the caller logs the flush). A running snapshot first receives the
+    /// keys it has not written yet.
+    fn clear(&mut self) {
+        if let Some(st) = self.snap.get_mut().as_mut() {
+            for e in self.index.iter() {
+                let pos = e.position();
+                if st.done.is_some_and(|d| pos <= d) {
+                    continue;
+                }
+                let list = st.saved.entry(pos).or_default();
+                if !list.iter().any(|(key, _)| key[..] == e.key[..]) {
+                    list.push((e.key.clone(), Some(e.value.snapshot_copy())));
+                }
+            }
+        }
         self.index.clear();
         self.expires.clear();
     }
 
-    /// Delete up to `budget` keys whose expiry is at or before `now_ms`. Returns how many
-    /// were deleted and whether more remain due.
-    fn expire_due(&mut self, now_ms: i64, budget: usize) -> (usize, bool) {
+    /// Delete up to `budget` keys whose expiry is at or before `now_ms`, logging each delete.
+    /// Returns how many were deleted and whether more remain due.
+    fn expire_due(&mut self, now_ms: i64, budget: usize, w: &mut Writer<'_>) -> (usize, bool) {
         let mut deleted = 0;
         while deleted < budget {
             let Some(&(at, hash)) = self.expires.first() else {
@@ -238,7 +341,16 @@ impl Shard {
                 }
             }
             for key in victims {
+                let k = KeyRef {
+                    key: &key,
+                    hash,
+                    shard: 0,
+                };
+                self.save_for_snapshot(&k);
                 if self.index.remove(hash, &key).is_some() {
+                    if let Some(r) = w.record() {
+                        r.del(self.db, &key);
+                    }
                     deleted += 1;
                 }
             }
@@ -289,7 +401,14 @@ impl Db {
         Db {
             id,
             name,
-            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| {
+                    RwLock::new(Shard {
+                        db: id,
+                        ..Shard::default()
+                    })
+                })
+                .collect(),
             hasher: foldhash::fast::RandomState::default(),
         }
     }
@@ -355,8 +474,15 @@ impl Db {
         self.shards.iter().map(|s| s.read().volatile_len()).sum()
     }
 
-    /// Remove every key.
-    pub fn clear(&self, w: &Writer<'_>) {
+    /// Remove every key (logged as one flush).
+    pub fn clear(&self, w: &mut Writer<'_>) {
+        if let Some(r) = w.record() {
+            r.flushdb(self.id);
+        }
+        self.clear_unlogged(w);
+    }
+
+    fn clear_unlogged(&self, w: &Writer<'_>) {
         for i in 0..SHARDS {
             self.write(i, w).clear();
         }
@@ -493,9 +619,68 @@ impl ShardsWrite<'_> {
     }
 }
 
-/// Proof of holding the keyspace-wide writer lock.
+/// The writer's state behind the keyspace-wide lock.
+#[derive(Debug, Default)]
+pub(crate) struct WriterState {
+    rec: RecordBuf,
+    /// This writer logs its effects (false while replaying the log, or without a log).
+    logging: bool,
+    /// `rec` holds the record of the current writer.
+    started: bool,
+    /// Last hybrid logical clock stamp given out.
+    hlc: u64,
+}
+
+/// Proof of holding the keyspace-wide writer lock, and the log record being built: every
+/// effect logged while it is held becomes one record, appended when it is dropped (still
+/// under the lock, so log order is apply order).
 pub struct Writer<'a> {
-    _guard: MutexGuard<'a, ()>,
+    st: MutexGuard<'a, WriterState>,
+    ks: &'a Keyspace,
+}
+
+impl<'a> Writer<'a> {
+    /// The keyspace this writer belongs to.
+    pub fn keyspace(&self) -> &'a Keyspace {
+        self.ks
+    }
+
+    /// The record being built, or `None` when this writer does not log.
+    #[inline]
+    pub fn record(&mut self) -> Option<&mut RecordBuf> {
+        let st = &mut *self.st;
+        if !st.logging {
+            return None;
+        }
+        if !st.started {
+            // Hybrid logical clock: physical milliseconds in the high bits, a counter below,
+            // never going backwards.
+            st.hlc = ((self.ks.now_ms().max(0) as u64) << 16).max(st.hlc + 1);
+            st.rec.reset(0, st.hlc);
+            st.started = true;
+        }
+        Some(&mut st.rec)
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        let st = &mut *self.st;
+        if !std::mem::take(&mut st.started) || st.rec.is_empty() {
+            return;
+        }
+        if let Some(log) = self.ks.log.get() {
+            match log.append(KIND_EFFECTS, st.rec.payload()) {
+                Ok(lsn) => self.ks.last_lsn.store(lsn, Ordering::Release),
+                Err(e) => {
+                    let mut failure = self.ks.log_failure.lock();
+                    if failure.is_none() {
+                        *failure = Some(e);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Why a namespace could not be created or dropped.
@@ -517,8 +702,16 @@ pub struct Keyspace {
     numbered: Vec<Arc<Db>>,
     named: RwLock<BTreeMap<String, Arc<Db>>>,
     next_id: AtomicU32,
-    writer: Mutex<()>,
+    writer: Mutex<WriterState>,
     clock: Arc<dyn Clock>,
+    /// Where records go; unset when persistence is off.
+    log: OnceLock<Arc<dyn EffectLog>>,
+    /// LSN of the last record appended (or loaded at start-up).
+    last_lsn: AtomicU64,
+    /// Why the log refused a record, once it did.
+    log_failure: Mutex<Option<String>>,
+    /// A snapshot job is running (see [`crate::persist`]).
+    pub(crate) snapshot_running: AtomicBool,
     /// INFO counters.
     pub stats: Stats,
 }
@@ -542,8 +735,12 @@ impl Keyspace {
             numbered,
             named: RwLock::new(BTreeMap::new()),
             next_id: AtomicU32::new(NUMBERED_DBS),
-            writer: Mutex::new(()),
+            writer: Mutex::new(WriterState::default()),
             clock,
+            log: OnceLock::new(),
+            last_lsn: AtomicU64::new(0),
+            log_failure: Mutex::new(None),
+            snapshot_running: AtomicBool::new(false),
             stats: Stats::default(),
         }
     }
@@ -559,11 +756,71 @@ impl Keyspace {
         &self.clock
     }
 
-    /// Take the writer lock: every mutation happens while holding it.
+    /// Take the writer lock: every mutation happens while holding it, and what it changes is
+    /// logged (when a log is attached) as one record when the writer is dropped.
     #[inline]
     pub fn writer(&self) -> Writer<'_> {
-        Writer {
-            _guard: self.writer.lock(),
+        let mut st = self.writer.lock();
+        st.logging = self.log.get().is_some();
+        Writer { st, ks: self }
+    }
+
+    /// The writer lock without logging: for applying records read from a log or a peer.
+    pub fn replay_writer(&self) -> Writer<'_> {
+        let mut st = self.writer.lock();
+        st.logging = false;
+        Writer { st, ks: self }
+    }
+
+    /// Attach the log every later write appends to. Only the first call has an effect.
+    pub fn set_log(&self, log: Arc<dyn EffectLog>) -> bool {
+        self.log.set(log).is_ok()
+    }
+
+    /// Whether a log is attached.
+    pub fn is_logged(&self) -> bool {
+        self.log.get().is_some()
+    }
+
+    /// LSN of the last record appended (or replayed at start-up): the state's log position.
+    pub fn last_lsn(&self) -> u64 {
+        self.last_lsn.load(Ordering::Acquire)
+    }
+
+    /// Set the state's log position after loading a snapshot or replaying records.
+    pub fn set_last_lsn(&self, lsn: u64) {
+        self.last_lsn.store(lsn, Ordering::Release);
+    }
+
+    /// Why the log refused a record, if it ever did.
+    pub fn log_failure(&self) -> Option<String> {
+        self.log_failure.lock().clone()
+    }
+
+    /// A namespace by id: numbered (0..16) or named.
+    pub fn db_by_id(&self, id: u32) -> Option<Arc<Db>> {
+        if let Some(db) = self.numbered.get(id as usize) {
+            return Some(db.clone());
+        }
+        self.named.read().values().find(|d| d.id == id).cloned()
+    }
+
+    /// The named namespaces as (id, name), in name order.
+    pub fn named_namespaces(&self) -> Vec<(u32, String)> {
+        self.named
+            .read()
+            .values()
+            .map(|d| (d.id, d.name.clone()))
+            .collect()
+    }
+
+    /// Delete every key of every namespace (logged as one flush).
+    pub fn flush_all(&self, w: &mut Writer<'_>) {
+        if let Some(r) = w.record() {
+            r.flushall();
+        }
+        for db in self.all_dbs() {
+            db.clear_unlogged(w);
         }
     }
 
@@ -590,23 +847,46 @@ impl Keyspace {
         self.named.read().get(name).cloned()
     }
 
-    /// Create a named namespace.
+    /// Create a named namespace (logged).
     pub fn create_namespace(&self, name: &str) -> Result<Arc<Db>, NamespaceError> {
-        if self.namespace(name).is_some() {
+        let mut w = self.writer();
+        let id = self.next_id.load(Ordering::Relaxed);
+        self.create_namespace_with_id(name, id, &mut w)
+    }
+
+    /// Create a named namespace with a given id (logged when `w` logs): replay uses the id
+    /// the log recorded, so effects naming it find it.
+    pub fn create_namespace_with_id(
+        &self,
+        name: &str,
+        id: u32,
+        w: &mut Writer<'_>,
+    ) -> Result<Arc<Db>, NamespaceError> {
+        if self.namespace(name).is_some() || self.db_by_id(id).is_some() {
             return Err(NamespaceError::Exists);
         }
-        let mut named = self.named.write();
-        if named.contains_key(name) {
-            return Err(NamespaceError::Exists);
+        if let Some(r) = w.record() {
+            r.ns_create(id, name);
         }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let db = Arc::new(Db::new(id, name.to_string()));
-        named.insert(name.to_string(), db.clone());
+        self.named.write().insert(name.to_string(), db.clone());
+        self.next_id
+            .fetch_max(id.saturating_add(1), Ordering::Relaxed);
         Ok(db)
     }
 
-    /// Drop a named namespace and its keys.
+    /// Drop a named namespace and its keys (logged).
     pub fn drop_namespace(&self, name: &str) -> Result<(), NamespaceError> {
+        let mut w = self.writer();
+        self.drop_namespace_with(name, &mut w)
+    }
+
+    /// Drop a named namespace under a writer the caller holds (logged when `w` logs).
+    pub fn drop_namespace_with(
+        &self,
+        name: &str,
+        w: &mut Writer<'_>,
+    ) -> Result<(), NamespaceError> {
         if name == "default" || name.parse::<u32>().is_ok_and(|i| i < NUMBERED_DBS) {
             return Err(NamespaceError::Builtin);
         }
@@ -615,8 +895,10 @@ impl Keyspace {
             .write()
             .remove(name)
             .ok_or(NamespaceError::Missing)?;
-        let w = self.writer();
-        db.clear(&w);
+        if let Some(r) = w.record() {
+            r.ns_drop(name);
+        }
+        db.clear_unlogged(w);
         Ok(())
     }
 
@@ -640,8 +922,10 @@ impl Keyspace {
                 if !due {
                     continue;
                 }
-                let w = self.writer();
-                let (n, m) = db.write(shard, &w).expire_due(now, budget - deleted);
+                let mut w = self.writer();
+                let (n, m) = db
+                    .write(shard, &w)
+                    .expire_due(now, budget - deleted, &mut w);
                 deleted += n;
                 more |= m;
             }
@@ -673,10 +957,10 @@ mod tests {
     }
 
     fn put(ks: &Keyspace, db: &Db, key: &str, expire_at: i64) {
-        let w = ks.writer();
+        let mut w = ks.writer();
         let k = db.locate(key.as_bytes());
         let item = Item::with_expiry(Value::string(b"v"), expire_at, ks.now_ms());
-        db.write(k.shard, &w).insert(&k, item);
+        db.write(k.shard, &w).insert(&k, item, &mut w);
     }
 
     #[test]

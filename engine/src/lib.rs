@@ -17,10 +17,12 @@
 pub mod clock;
 pub mod cmd;
 pub mod command;
+pub mod effect;
 pub mod glob;
 pub mod index;
 pub mod keyspace;
 pub mod num;
+pub mod persist;
 pub mod reply;
 pub mod resp;
 pub mod value;

@@ -31,6 +31,13 @@ impl Value {
         }
     }
 
+    /// The bytes of a string value; `None` for other types.
+    pub fn as_str(&self) -> Option<&Bytes> {
+        match self {
+            Value::Str { data, .. } => Some(data),
+        }
+    }
+
     /// The name TYPE answers with.
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -22,12 +22,12 @@ fn dirty(ctx: &Ctx<'_>, n: u64) {
 /// DEL key [key ...] / UNLINK key [key ...]
 pub fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let keys: Vec<KeyRef<'_>> = args[1..].iter().map(|a| ctx.db.locate(a)).collect();
-    let w = ctx.ks.writer();
+    let mut w = ctx.ks.writer();
     let mut guards = ctx.db.write_many(&keys, &w);
     let mut n = 0;
     for k in &keys {
         let sh = guards.shard(k);
-        if let Some(item) = sh.remove(k) {
+        if let Some(item) = sh.remove(k, &mut w) {
             if !item.is_expired(ctx.now_ms) {
                 n += 1;
             }
@@ -154,7 +154,7 @@ pub fn rename(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let nx = is(&args[0], "renamenx");
     let src = ctx.db.locate(&args[1]);
     let dst = ctx.db.locate(&args[2]);
-    let w = ctx.ks.writer();
+    let mut w = ctx.ks.writer();
     let mut guards = ctx.db.write_many(&[src, dst], &w);
     let now = ctx.now_ms;
     if !guards.shard(&src).contains(&src, now) {
@@ -166,10 +166,10 @@ pub fn rename(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if nx && guards.shard(&dst).contains(&dst, now) {
         return Ok(Reply::Int(0));
     }
-    let Some(item) = guards.shard(&src).remove(&src) else {
+    let Some(item) = guards.shard(&src).remove(&src, &mut w) else {
         return Err(CmdError::NoSuchKey);
     };
-    guards.shard(&dst).insert(&dst, item);
+    guards.shard(&dst).insert(&dst, item, &mut w);
     drop(guards);
     drop(w);
     dirty(ctx, 1);
@@ -209,7 +209,7 @@ pub fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err(CmdError::err("source and destination objects are the same"));
     }
     let now = ctx.now_ms;
-    let w = ctx.ks.writer();
+    let mut w = ctx.ks.writer();
     let src = ctx.db.locate(&args[1]);
     let (value, expire_at) = {
         let sh = ctx.db.read(src.shard);
@@ -220,13 +220,13 @@ pub fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let dst = dst_db.locate(&args[2]);
     let mut sh = dst_db.write(dst.shard, &w);
-    if sh.get_mut(&dst, now, &ctx.ks.stats).is_some() {
+    if sh.get_mut(&dst, now, &mut w).is_some() {
         if !replace {
             return Ok(Reply::Int(0));
         }
-        sh.remove(&dst);
+        sh.remove(&dst, &mut w);
     }
-    sh.insert(&dst, Item::with_expiry(value, expire_at, now));
+    sh.insert(&dst, Item::with_expiry(value, expire_at, now), &mut w);
     drop(sh);
     drop(w);
     dirty(ctx, 1);
@@ -279,9 +279,9 @@ pub fn expire(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ms.checked_add(now).ok_or_else(invalid)?
     };
     let k = ctx.db.locate(&args[1]);
-    let w = ctx.ks.writer();
+    let mut w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
-    let Some(item) = sh.get_mut(&k, now, &ctx.ks.stats) else {
+    let Some(item) = sh.get_mut(&k, now, &mut w) else {
         return Ok(Reply::Int(0));
     };
     let current = item.expire_at;
@@ -294,9 +294,9 @@ pub fn expire(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Int(0));
     }
     if at <= now {
-        sh.remove(&k);
+        sh.remove(&k, &mut w);
     } else {
-        sh.set_expire(&k, at);
+        sh.set_expire(&k, at, &mut w);
     }
     drop(sh);
     drop(w);
@@ -331,15 +331,15 @@ pub fn ttl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// PERSIST key
 pub fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let k = ctx.db.locate(&args[1]);
-    let w = ctx.ks.writer();
+    let mut w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
     let has_ttl = sh
-        .get_mut(&k, ctx.now_ms, &ctx.ks.stats)
+        .get_mut(&k, ctx.now_ms, &mut w)
         .is_some_and(|i| i.expire_at != 0);
     if !has_ttl {
         return Ok(Reply::Int(0));
     }
-    sh.set_expire(&k, 0);
+    sh.set_expire(&k, 0, &mut w);
     drop(sh);
     drop(w);
     dirty(ctx, 1);
@@ -363,8 +363,8 @@ fn flush_mode_ok(args: &[Bytes]) -> Result<(), CmdError> {
 pub fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     flush_mode_ok(args)?;
     let n = ctx.db.len() as u64;
-    let w = ctx.ks.writer();
-    ctx.db.clear(&w);
+    let mut w = ctx.ks.writer();
+    ctx.db.clear(&mut w);
     drop(w);
     dirty(ctx, n.max(1));
     Ok(Reply::Ok)
@@ -373,10 +373,8 @@ pub fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// FLUSHALL [ASYNC | SYNC]
 pub fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     flush_mode_ok(args)?;
-    let w = ctx.ks.writer();
-    for db in ctx.ks.all_dbs() {
-        db.clear(&w);
-    }
+    let mut w = ctx.ks.writer();
+    ctx.ks.flush_all(&mut w);
     drop(w);
     dirty(ctx, 1);
     Ok(Reply::Ok)

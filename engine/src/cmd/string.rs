@@ -150,14 +150,13 @@ fn set_generic(
     o: &SetOpts,
 ) -> Result<(bool, Option<Bytes>), CmdError> {
     let k = ctx.db.locate(key);
-    let w = ctx.ks.writer();
+    let mut w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
     let now = ctx.now_ms;
     // A plain SET needs nothing of the old value, so it skips reading it.
     let mut old = None;
     if o.nx || o.xx || o.get || o.keepttl {
-        let stats = &ctx.ks.stats;
-        let existing = sh.get_mut(&k, now, stats);
+        let existing = sh.get_mut(&k, now, &mut w);
         let found = existing.is_some();
         old = match existing {
             Some(item) => match &item.value {
@@ -173,9 +172,12 @@ fn set_generic(
             return Ok((false, old));
         }
         if o.keepttl {
-            if let Some(item) = sh.get_mut(&k, now, stats) {
+            if let Some(item) = sh.get_mut(&k, now, &mut w) {
                 item.value = Value::string(value);
                 item.touch(now);
+                if let Some(r) = w.record() {
+                    r.set(ctx.db.id, key, &item.value, item.expire_at);
+                }
                 drop(sh);
                 drop(w);
                 dirty(ctx, 1);
@@ -186,6 +188,7 @@ fn set_generic(
     sh.insert(
         &k,
         Item::with_expiry(Value::string(value), o.expire_at, now),
+        &mut w,
     );
     drop(sh);
     drop(w);
@@ -277,14 +280,16 @@ pub fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .map(|p| (ctx.db.locate(&p[0]), &p[1]))
         .collect();
     let keys: Vec<KeyRef<'_>> = pairs.iter().map(|(k, _)| *k).collect();
-    let w = ctx.ks.writer();
+    let mut w = ctx.ks.writer();
     let mut guards = ctx.db.write_many(&keys, &w);
     let now = ctx.now_ms;
     if nx && keys.iter().any(|k| guards.shard(k).contains(k, now)) {
         return Ok(Reply::Int(0));
     }
     for (k, v) in &pairs {
-        guards.shard(k).insert(k, Item::new(Value::string(v), now));
+        guards
+            .shard(k)
+            .insert(k, Item::new(Value::string(v), now), &mut w);
     }
     drop(guards);
     drop(w);
@@ -295,11 +300,11 @@ pub fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// GETDEL key
 pub fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let k = ctx.db.locate(&args[1]);
-    let w = ctx.ks.writer();
+    let mut w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
     let v = string_of(&sh, &k, ctx.now_ms)?.cloned();
     if v.is_some() {
-        sh.remove(&k);
+        sh.remove(&k, &mut w);
         drop(sh);
         drop(w);
         dirty(ctx, 1);
@@ -343,14 +348,14 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         count_lookup(ctx, v.is_some());
         return Ok(Reply::opt_bulk(v));
     };
-    let w = ctx.ks.writer();
+    let mut w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
     let v = string_of(&sh, &k, ctx.now_ms)?.cloned();
     if v.is_some() {
         if change != 0 && change <= ctx.now_ms {
-            sh.remove(&k);
+            sh.remove(&k, &mut w);
         } else {
-            sh.set_expire(&k, change);
+            sh.set_expire(&k, change, &mut w);
         }
         drop(sh);
         drop(w);
@@ -400,10 +405,10 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let value = &args[3];
     let offset = offset as usize;
     let k = ctx.db.locate(&args[1]);
-    let w = ctx.ks.writer();
+    let mut w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
     let now = ctx.now_ms;
-    let current = match sh.get_mut(&k, now, &ctx.ks.stats) {
+    let current = match sh.get_mut(&k, now, &mut w) {
         Some(item) => match &item.value {
             Value::Str { data, .. } => Some(data.clone()),
             #[allow(unreachable_patterns)]
@@ -420,20 +425,17 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if needed > ctx.limits.proto_max_bulk_len_bytes {
         return Err(CmdError::StringTooLong);
     }
-    let mut buf = current.as_deref().map(<[u8]>::to_vec).unwrap_or_default();
-    if buf.len() < needed {
-        buf.resize(needed, 0);
-    }
-    buf[offset..needed].copy_from_slice(value);
-    let len = buf.len() as i64;
-    let new = Value::Str {
-        data: Bytes::from(buf),
-        raw: true,
-    };
-    match sh.get_mut(&k, now, &ctx.ks.stats) {
-        Some(item) => item.value = new,
+    let new = setrange_bytes(current.as_deref(), offset, value);
+    let len = new.as_str().map_or(0, |d| d.len() as i64);
+    match sh.get_mut(&k, now, &mut w) {
+        Some(item) => {
+            item.value = new;
+            if let Some(r) = w.record() {
+                r.setrange(ctx.db.id, &args[1], offset as u64, value);
+            }
+        }
         None => {
-            sh.insert(&k, Item::new(new, now));
+            sh.insert(&k, Item::new(new, now), &mut w);
         }
     }
     drop(sh);
@@ -442,14 +444,29 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(len))
 }
 
+/// The string SETRANGE makes: `current` (or nothing) zero-padded to `offset`, with `data`
+/// written there. The caller has checked the length limit.
+pub fn setrange_bytes(current: Option<&[u8]>, offset: usize, data: &[u8]) -> Value {
+    let needed = offset.saturating_add(data.len());
+    let mut buf = current.map(<[u8]>::to_vec).unwrap_or_default();
+    if buf.len() < needed {
+        buf.resize(needed, 0);
+    }
+    buf[offset..needed].copy_from_slice(data);
+    Value::Str {
+        data: Bytes::from(buf),
+        raw: true,
+    }
+}
+
 /// APPEND key value
 pub fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let k = ctx.db.locate(&args[1]);
-    let w = ctx.ks.writer();
+    let mut w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
     let now = ctx.now_ms;
     let limit = ctx.limits.proto_max_bulk_len_bytes;
-    let len = match sh.get_mut(&k, now, &ctx.ks.stats) {
+    let len = match sh.get_mut(&k, now, &mut w) {
         Some(item) => match &item.value {
             Value::Str { data, .. } => {
                 let total = data.len() + args[2].len();
@@ -463,6 +480,9 @@ pub fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                     data: Bytes::from(buf),
                     raw: true,
                 };
+                if let Some(r) = w.record() {
+                    r.append(ctx.db.id, &args[1], &args[2]);
+                }
                 total
             }
             #[allow(unreachable_patterns)]
@@ -472,7 +492,7 @@ pub fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             if args[2].len() > limit {
                 return Err(CmdError::StringTooLong);
             }
-            sh.insert(&k, Item::new(Value::string(&args[2]), now));
+            sh.insert(&k, Item::new(Value::string(&args[2]), now), &mut w);
             args[2].len()
         }
     };
@@ -501,10 +521,10 @@ pub fn incr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         -d
     };
     let k = ctx.db.locate(&args[1]);
-    let w = ctx.ks.writer();
+    let mut w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
     let now = ctx.now_ms;
-    let result = match sh.get_mut(&k, now, &ctx.ks.stats) {
+    let result = match sh.get_mut(&k, now, &mut w) {
         Some(item) => {
             let cur = match &item.value {
                 Value::Str { data, .. } => num::parse_i64(data).ok_or(CmdError::NotInteger)?,
@@ -513,12 +533,16 @@ pub fn incr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             };
             let n = cur.checked_add(by).ok_or(CmdError::Overflow)?;
             item.value = Value::string_owned(n.to_string().into_bytes());
+            if let Some(r) = w.record() {
+                r.set(ctx.db.id, &args[1], &item.value, item.expire_at);
+            }
             n
         }
         None => {
             sh.insert(
                 &k,
                 Item::new(Value::string_owned(by.to_string().into_bytes()), now),
+                &mut w,
             );
             by
         }
@@ -534,10 +558,10 @@ pub fn incr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let by = LongDouble::parse(&args[2]).ok_or(CmdError::NotFloat)?;
     let k = ctx.db.locate(&args[1]);
-    let w = ctx.ks.writer();
+    let mut w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
     let now = ctx.now_ms;
-    let cur = match sh.get_mut(&k, now, &ctx.ks.stats) {
+    let cur = match sh.get_mut(&k, now, &mut w) {
         Some(item) => match &item.value {
             Value::Str { data, .. } => Some(LongDouble::parse(data).ok_or(CmdError::NotFloat)?),
             #[allow(unreachable_patterns)]
@@ -553,11 +577,14 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err(CmdError::err("increment would produce NaN or Infinity"));
     }
     let text = Bytes::from(sum.to_human_string());
-    match sh.get_mut(&k, now, &ctx.ks.stats) {
+    match sh.get_mut(&k, now, &mut w) {
         Some(item) => {
             item.value = Value::Str {
                 data: text.clone(),
                 raw: false,
+            };
+            if let Some(r) = w.record() {
+                r.set(ctx.db.id, &args[1], &item.value, item.expire_at);
             }
         }
         None => {
@@ -570,6 +597,7 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                     },
                     now,
                 ),
+                &mut w,
             );
         }
     }
