@@ -40,6 +40,9 @@ pub enum ServerCmd {
     Module,
     Swapdb,
     Lastsave,
+    Save,
+    Bgsave,
+    Bgrewriteaof,
 }
 
 /// How a command is executed.
@@ -687,6 +690,8 @@ pub static COMMANDS: &[Command] = &[
     container("acl", "server", "6.0.0", "A container for Access List Control commands.", &ACL_SUBS),
     c("append", 3, WDF, K1, "string", "2.0.0", "key value", "Appends a string to the value of a key. Creates the key if it doesn't exist.", E(string::append)),
     c("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NK, "connection", "1.0.0", "[username] password", "Authenticates the connection.", S(SC::Auth)),
+    c("bgrewriteaof", 1, ADMIN | NOSCRIPT, NK, "server", "1.0.0", "", "Asynchronously rewrites the append-only file to disk.", S(SC::Bgrewriteaof)),
+    c("bgsave", -1, ADMIN | NOSCRIPT, NK, "server", "1.0.0", "[SCHEDULE]", "Asynchronously saves the database(s) to disk.", S(SC::Bgsave)),
     container("client", "connection", "2.4.0", "A container for client connection commands.", &CLIENT_SUBS),
     Command {
         name: "command",
@@ -745,6 +750,7 @@ pub static COMMANDS: &[Command] = &[
     c("rename", 3, W, K12, "generic", "1.0.0", "key newkey", "Renames a key and overwrites the destination.", E(keys::rename)),
     c("renamenx", 3, WF, K12, "generic", "1.0.0", "key newkey", "Renames a key only when the target key name doesn't exist.", E(keys::rename)),
     c("reset", 1, CONN | NO_AUTH | ALLOW_BUSY, NK, "connection", "6.2.0", "", "Resets the connection.", S(SC::Reset)),
+    c("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NK, "server", "1.0.0", "", "Synchronously saves the database(s) to disk.", S(SC::Save)),
     c("scan", -2, R, NK, "generic", "2.8.0", "cursor [MATCH pattern] [COUNT count] [TYPE type]", "Iterates over the key names in the database.", E(keys::scan)),
     c("select", 2, CONN, NK, "connection", "1.0.0", "index", "Changes the selected database.", S(SC::Select)),
     c("set", -3, WD, K1, "string", "1.0.0", "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", E(string::set)),

@@ -672,12 +672,7 @@ impl Drop for Writer<'_> {
         if let Some(log) = self.ks.log.get() {
             match log.append(KIND_EFFECTS, st.rec.payload()) {
                 Ok(lsn) => self.ks.last_lsn.store(lsn, Ordering::Release),
-                Err(e) => {
-                    let mut failure = self.ks.log_failure.lock();
-                    if failure.is_none() {
-                        *failure = Some(e);
-                    }
-                }
+                Err(e) => self.ks.note_log_failure(e),
             }
         }
     }
@@ -710,6 +705,8 @@ pub struct Keyspace {
     last_lsn: AtomicU64,
     /// Why the log refused a record, once it did.
     log_failure: Mutex<Option<String>>,
+    /// Fast check for `log_failure.is_some()`.
+    log_failed: AtomicBool,
     /// A snapshot job is running (see [`crate::persist`]).
     pub(crate) snapshot_running: AtomicBool,
     /// INFO counters.
@@ -741,6 +738,7 @@ impl Keyspace {
             last_lsn: AtomicU64::new(0),
             log_failure: Mutex::new(None),
             snapshot_running: AtomicBool::new(false),
+            log_failed: AtomicBool::new(false),
             stats: Stats::default(),
         }
     }
@@ -794,7 +792,25 @@ impl Keyspace {
 
     /// Why the log refused a record, if it ever did.
     pub fn log_failure(&self) -> Option<String> {
+        if !self.log_failed() {
+            return None;
+        }
         self.log_failure.lock().clone()
+    }
+
+    /// Whether the log has failed (cheap: one atomic load). Writes are refused from then on.
+    #[inline]
+    pub fn log_failed(&self) -> bool {
+        self.log_failed.load(Ordering::Acquire)
+    }
+
+    /// Record that the log failed (the first reason is kept).
+    pub fn note_log_failure(&self, reason: String) {
+        let mut failure = self.log_failure.lock();
+        if failure.is_none() {
+            *failure = Some(reason);
+        }
+        self.log_failed.store(true, Ordering::Release);
     }
 
     /// A namespace by id: numbered (0..16) or named.

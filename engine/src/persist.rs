@@ -203,6 +203,56 @@ pub enum LoadError {
     Namespace(String, String),
 }
 
+/// One decoded snapshot entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedEntry<'a> {
+    /// Namespace id.
+    pub db: u32,
+    /// Key.
+    pub key: &'a [u8],
+    /// Absolute expiry in ms (0 = none).
+    pub expire_at: i64,
+    /// Value.
+    pub value: crate::value::Value,
+}
+
+/// Decodes one snapshot entry (for tools; the loader does the same).
+pub fn decode_entry(entry: &[u8]) -> Result<DecodedEntry<'_>, LoadError> {
+    let mut c = Cursor::new(entry);
+    let db = c.u32("db")?;
+    let key = c.bytes()?;
+    let expire_at = c.ivarint()?;
+    let value = c.value()?;
+    if !c.is_at_end() {
+        return Err(LoadError::Trailing(entry.len() - c.pos()));
+    }
+    Ok(DecodedEntry {
+        db,
+        key,
+        expire_at,
+        value,
+    })
+}
+
+/// The namespace table stored in a snapshot's application metadata, as (id, name).
+pub fn decode_app_meta(app: &[u8]) -> Result<Vec<(u32, String)>, LoadError> {
+    let mut c = Cursor::new(app);
+    let version = c.u8()?;
+    if version != APP_META_VERSION {
+        return Err(LoadError::MetaVersion(version));
+    }
+    let count = c.uvarint()?;
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let id = c.u32("namespace id")?;
+        out.push((id, c.name()?.to_string()));
+    }
+    if !c.is_at_end() {
+        return Err(LoadError::Trailing(app.len() - c.pos()));
+    }
+    Ok(out)
+}
+
 /// Loads snapshot entries into a keyspace (normally empty, at start-up). Entries may be added
 /// from several threads at once: [`Loader`] is `Sync`.
 pub struct Loader<'a> {
@@ -244,18 +294,14 @@ pub fn loader<'a>(ks: &'a Keyspace, app: &[u8]) -> Result<Loader<'a>, LoadError>
 impl Loader<'_> {
     /// Decodes one entry and stores it (replacing a key loaded before).
     pub fn add(&self, entry: &[u8]) -> Result<(), LoadError> {
-        let mut c = Cursor::new(entry);
-        let id = c.u32("db")?;
-        let key = c.bytes()?;
-        let expire_at = c.ivarint()?;
-        let value = c.value()?;
-        if !c.is_at_end() {
-            return Err(LoadError::Trailing(entry.len() - c.pos()));
-        }
-        let db = self.dbs.get(&id).ok_or(LoadError::NoSuchNamespace(id))?;
-        let k = db.locate(key);
+        let e = decode_entry(entry)?;
+        let db = self
+            .dbs
+            .get(&e.db)
+            .ok_or(LoadError::NoSuchNamespace(e.db))?;
+        let k = db.locate(e.key);
         db.write(k.shard, &self.w)
-            .load(&k, Item::with_expiry(value, expire_at, 0));
+            .load(&k, Item::with_expiry(e.value, e.expire_at, 0));
         Ok(())
     }
 

@@ -63,7 +63,16 @@ pub async fn run(s: &mut Session, which: ServerCmd, args: &[Bytes]) -> Outcome {
         ServerCmd::Swapdb => Err(CmdError::err(
             "SWAPDB is not supported by Vole: keep data sets apart with namespaces (NAMESPACE CREATE / NAMESPACE USE)",
         )),
-        ServerCmd::Lastsave => Ok(Reply::Int(s.server.started_unix_s)),
+        ServerCmd::Lastsave => Ok(Reply::Int(
+            s.server
+                .persist
+                .stats
+                .last_save_unix_s
+                .load(Ordering::Relaxed),
+        )),
+        ServerCmd::Save => save(s).await,
+        ServerCmd::Bgsave => bgsave(s, args, "Background saving"),
+        ServerCmd::Bgrewriteaof => bgsave(s, args, "Background append only file rewriting"),
     };
     Outcome::Reply(r.unwrap_or_else(Reply::from))
 }
@@ -235,6 +244,9 @@ fn config(s: &mut Session, args: &[Bytes]) -> CmdResult {
                         "CONFIG SET failed (possibly related to argument '{name}') - {e}"
                     ))
                 })?;
+            }
+            if let Some(wal) = &s.server.persist.wal {
+                wal.set_policy(next.appendfsync);
             }
             *s.server.config.write() = next;
             Ok(Reply::Ok)
@@ -790,10 +802,60 @@ fn latency(args: &[Bytes]) -> CmdResult {
     }
 }
 
+/// SAVE: a snapshot now; the reply waits for it (other clients are served meanwhile).
+async fn save(s: &mut Session) -> CmdResult {
+    let srv = s.server.clone();
+    if srv.persist.bgsave_in_progress.load(Ordering::Relaxed) {
+        return Err(CmdError::err("Background save already in progress"));
+    }
+    let done = tokio::task::spawn_blocking(move || srv.persist.snapshot_now(&srv.ks))
+        .await
+        .map_err(|e| CmdError::err(format!("snapshot task failed: {e}")))?;
+    match done {
+        Ok(_) => Ok(Reply::Ok),
+        Err(e) => Err(CmdError::err(format!("{e:#}").replace(['\r', '\n'], " "))),
+    }
+}
+
+/// BGSAVE [SCHEDULE] and BGREWRITEAOF (in Vole, compaction is a snapshot plus dropping the
+/// log segments it covers).
+fn bgsave(s: &mut Session, args: &[Bytes], what: &str) -> CmdResult {
+    let schedule = match args.get(1) {
+        None => false,
+        Some(a) if is(a, "schedule") && args.len() == 2 => true,
+        Some(_) => return Err(CmdError::Syntax),
+    };
+    let p = s.server.persist.clone();
+    let aof = args[0].eq_ignore_ascii_case(b"bgrewriteaof");
+    if p.bgsave_in_progress.load(Ordering::Relaxed) {
+        if schedule || aof {
+            let ks = s.server.ks.clone();
+            std::thread::spawn(move || {
+                while p.bgsave_in_progress.load(Ordering::Acquire) {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                let _ = p.bgsave(&ks);
+            });
+            return Ok(Reply::Status(Bytes::from(format!("{what} scheduled"))));
+        }
+        return Err(CmdError::err(if aof {
+            "Background append only file rewriting already in progress"
+        } else {
+            "Background save already in progress"
+        }));
+    }
+    p.bgsave(&s.server.ks)
+        .map_err(|e| CmdError::err(e.to_string()))?;
+    Ok(Reply::Status(Bytes::from(format!("{what} started"))))
+}
+
 fn shutdown(s: &mut Session, args: &[Bytes]) -> Outcome {
     let mut save = false;
+    let mut nosave = false;
     for a in &args[1..] {
-        if is(a, "nosave") || is(a, "now") || is(a, "force") {
+        if is(a, "nosave") {
+            nosave = true;
+        } else if is(a, "now") || is(a, "force") {
             continue;
         } else if is(a, "save") {
             save = true;
@@ -803,11 +865,11 @@ fn shutdown(s: &mut Session, args: &[Bytes]) -> Outcome {
             return Outcome::Reply(CmdError::Syntax.into());
         }
     }
-    if save {
-        return Outcome::Reply(
-            CmdError::err("Errors trying to SHUTDOWN: SAVE needs snapshots, which this build does not have yet. Use SHUTDOWN NOSAVE.").into(),
-        );
+    if save && nosave {
+        return Outcome::Reply(CmdError::Syntax.into());
     }
+    s.server.shutdown_nosave.store(nosave, Ordering::Relaxed);
+    s.server.shutdown_save.store(save, Ordering::Relaxed);
     s.server.shutting_down.store(true, Ordering::Relaxed);
     s.server.shutdown.notify_one();
     s.close_after_reply = true;

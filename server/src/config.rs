@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
+use vole_wal::log::FsyncPolicy;
 
 /// Command-line flags of `vole`.
 #[derive(Debug, Parser, Default)]
@@ -65,6 +66,32 @@ pub struct Flags {
     /// Log level: error, warn, info, debug or trace (default info).
     #[arg(long = "loglevel", value_name = "LEVEL")]
     pub loglevel: Option<String>,
+    /// Log every write to the write-ahead log: yes (the default) or no. `--appendonly` alone
+    /// means yes.
+    #[arg(long, value_name = "yes|no", num_args = 0..=1, default_missing_value = "yes")]
+    pub appendonly: Option<String>,
+    /// The write-ahead log's directory name under --dir (default vole.aof).
+    #[arg(long, value_name = "NAME")]
+    pub appendfilename: Option<String>,
+    /// When the log is fsynced: always (before each reply), everysec (default) or no.
+    #[arg(long, value_name = "always|everysec|no")]
+    pub appendfsync: Option<String>,
+    /// Snapshot file under --dir (default vole.snap).
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<String>,
+    /// Take a snapshot this often: 30s, 5m, 1h, or seconds; 0 turns it off (default 1h).
+    #[arg(long = "snapshot-interval", value_name = "DURATION")]
+    pub snapshot_interval: Option<String>,
+    /// Compact (snapshot, then drop old log segments) when the log has grown by this
+    /// percentage of the last snapshot's size (default 100; 0 turns it off).
+    #[arg(long = "auto-aof-rewrite-percentage", value_name = "PERCENT")]
+    pub auto_aof_rewrite_percentage: Option<String>,
+    /// ... but not before the log holds this many bytes (default 64mb).
+    #[arg(long = "auto-aof-rewrite-min-size", value_name = "BYTES")]
+    pub auto_aof_rewrite_min_size: Option<String>,
+    /// Size at which the log rolls to a new segment file (default 64mb).
+    #[arg(long = "wal-segment-size", value_name = "BYTES")]
+    pub wal_segment_size: Option<String>,
 }
 
 /// The effective configuration.
@@ -82,6 +109,14 @@ pub struct Config {
     pub slowlog_max_len: usize,
     pub loglevel: String,
     pub io_threads: usize,
+    pub appendonly: bool,
+    pub appendfilename: String,
+    pub appendfsync: FsyncPolicy,
+    pub snapshot: String,
+    pub snapshot_interval_s: u64,
+    pub auto_aof_rewrite_percentage: u64,
+    pub auto_aof_rewrite_min_size: u64,
+    pub wal_segment_size: u64,
 }
 
 impl Default for Config {
@@ -101,6 +136,14 @@ impl Default for Config {
             io_threads: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1),
+            appendonly: true,
+            appendfilename: "vole.aof".into(),
+            appendfsync: FsyncPolicy::EverySec,
+            snapshot: "vole.snap".into(),
+            snapshot_interval_s: 3600,
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 << 20,
+            wal_segment_size: 64 << 20,
         }
     }
 }
@@ -120,6 +163,51 @@ pub enum ConfigError {
     BadEnum(&'static str),
     #[error("can't set this option at runtime")]
     Immutable,
+    #[error("argument must be 'yes' or 'no'")]
+    NotBool,
+    #[error("invalid duration '{0}' (expected e.g. 30s, 5m, 1h, or seconds)")]
+    BadDuration(String),
+    #[error("'{0}' must be a plain file name inside dir")]
+    NotAFileName(String),
+}
+
+fn yes_no(v: &str) -> Result<bool, ConfigError> {
+    match v.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(ConfigError::NotBool),
+    }
+}
+
+fn file_name(v: &str) -> Result<String, ConfigError> {
+    if v.is_empty() || v.contains(['/', '\\']) || v == "." || v == ".." {
+        return Err(ConfigError::NotAFileName(v.to_string()));
+    }
+    Ok(v.to_string())
+}
+
+/// Parse a duration: plain seconds, or a number with an s, m, h or d suffix.
+pub fn parse_duration_s(v: &str) -> Result<u64, ConfigError> {
+    let bad = || ConfigError::BadDuration(v.to_string());
+    let t = v.trim().to_ascii_lowercase();
+    let (num, mul) = match t.char_indices().last() {
+        Some((i, 's')) => (&t[..i], 1),
+        Some((i, 'm')) => (&t[..i], 60),
+        Some((i, 'h')) => (&t[..i], 3600),
+        Some((i, 'd')) => (&t[..i], 86_400),
+        _ => (t.as_str(), 1),
+    };
+    let n: u64 = num.trim().parse().map_err(|_| bad())?;
+    n.checked_mul(mul).ok_or_else(bad)
+}
+
+fn fmt_duration(s: u64) -> String {
+    match s {
+        0 => "0".into(),
+        _ if s % 3600 == 0 => format!("{}h", s / 3600),
+        _ if s % 60 == 0 => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
 }
 
 /// One parameter: its name, whether CONFIG SET may change it, how to read and write it.
@@ -310,8 +398,76 @@ pub static PARAMS: &[Param] = &[
     Param {
         name: "appendonly",
         mutable: false,
-        get: |_| "no".into(),
-        set: |_, _| Err(ConfigError::Immutable),
+        get: |c| if c.appendonly { "yes" } else { "no" }.into(),
+        set: |c, v| {
+            c.appendonly = yes_no(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "appendfilename",
+        mutable: false,
+        get: |c| c.appendfilename.clone(),
+        set: |c, v| {
+            c.appendfilename = file_name(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "appendfsync",
+        mutable: true,
+        get: |c| c.appendfsync.as_str().into(),
+        set: |c, v| {
+            c.appendfsync = v
+                .parse()
+                .map_err(|_| ConfigError::BadEnum("always, everysec, no"))?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "snapshot",
+        mutable: false,
+        get: |c| c.snapshot.clone(),
+        set: |c, v| {
+            c.snapshot = file_name(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "snapshot-interval",
+        mutable: true,
+        get: |c| fmt_duration(c.snapshot_interval_s),
+        set: |c, v| {
+            c.snapshot_interval_s = parse_duration_s(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "auto-aof-rewrite-percentage",
+        mutable: true,
+        get: |c| c.auto_aof_rewrite_percentage.to_string(),
+        set: |c, v| {
+            c.auto_aof_rewrite_percentage = int_in(v, 0, i64::from(i32::MAX))? as u64;
+            Ok(())
+        },
+    },
+    Param {
+        name: "auto-aof-rewrite-min-size",
+        mutable: true,
+        get: |c| c.auto_aof_rewrite_min_size.to_string(),
+        set: |c, v| {
+            c.auto_aof_rewrite_min_size = mem_in(v, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+    },
+    Param {
+        name: "wal-segment-size",
+        mutable: false,
+        get: |c| c.wal_segment_size.to_string(),
+        set: |c, v| {
+            c.wal_segment_size = mem_in(v, 4096, 1 << 40)? as u64;
+            Ok(())
+        },
     },
 ];
 
@@ -332,7 +488,21 @@ impl Config {
                 .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
             cfg.config_file = Some(path.clone());
         }
-        let given: [(&str, &Option<String>); 9] = [
+        let given: [(&str, &Option<String>); 17] = [
+            ("appendonly", &flags.appendonly),
+            ("appendfilename", &flags.appendfilename),
+            ("appendfsync", &flags.appendfsync),
+            ("snapshot", &flags.snapshot),
+            ("snapshot-interval", &flags.snapshot_interval),
+            (
+                "auto-aof-rewrite-percentage",
+                &flags.auto_aof_rewrite_percentage,
+            ),
+            (
+                "auto-aof-rewrite-min-size",
+                &flags.auto_aof_rewrite_min_size,
+            ),
+            ("wal-segment-size", &flags.wal_segment_size),
             ("io-threads", &flags.io_threads),
             ("addr", &flags.addr),
             ("requirepass", &flags.requirepass),
@@ -433,5 +603,22 @@ mod tests {
         assert_eq!(parse_memory("1m"), Ok(1_000_000));
         assert_eq!(parse_memory("512"), Ok(512));
         assert_eq!(parse_memory("x"), Err(ConfigError::NotInteger));
+    }
+
+    #[test]
+    fn durations_and_persistence_settings_parse() {
+        // Proves the persistence flags accept what the README shows and refuse the rest.
+        assert_eq!(parse_duration_s("5m"), Ok(300));
+        assert_eq!(parse_duration_s("90"), Ok(90));
+        assert_eq!(parse_duration_s("1h"), Ok(3600));
+        assert!(parse_duration_s("soon").is_err());
+        let mut c = Config::default();
+        c.apply_file("appendfsync always\nappendonly no\nsnapshot-interval 30s\n")
+            .expect("valid");
+        assert_eq!(c.appendfsync, FsyncPolicy::Always);
+        assert!(!c.appendonly);
+        assert_eq!(c.snapshot_interval_s, 30);
+        assert!(c.set("appendfsync", "sometimes").is_err());
+        assert!(c.set("snapshot", "../etc/passwd").is_err());
     }
 }

@@ -20,6 +20,7 @@ use vole_engine::resp::{self, Limits, Proto};
 use vole_engine::{CmdError, Reply};
 
 use crate::server::{ClientInfo, Server};
+use vole_wal::log::FsyncPolicy;
 
 /// Flush the output buffer mid-batch once it grows past this, so a long pipeline of big
 /// replies never accumulates in memory.
@@ -54,6 +55,40 @@ pub struct Session {
     /// The keyspace clock, read once per read batch and again after any command that took
     /// a millisecond or more, so pipelined commands do not each pay a clock read.
     pub now_ms: i64,
+    /// The last command executed was a logged write (set by `execute`).
+    pub wrote: bool,
+    /// Under `appendfsync always`: replies to writes waiting in the output buffer for their
+    /// LSN to be durable, as (start, end, lsn).
+    pub unsynced: Vec<(usize, usize, u64)>,
+}
+
+/// Counts a connection as busy for the life of one batch of commands, so shutdown can wait
+/// for commands in flight.
+struct InFlight<'a>(&'a Server);
+
+impl<'a> InFlight<'a> {
+    fn enter(server: &'a Server) -> InFlight<'a> {
+        server.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(server)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The error a write gets when the log cannot take it.
+fn misconf(server: &Server) -> CmdError {
+    let why = server
+        .ks
+        .log_failure()
+        .unwrap_or_else(|| "unknown error".into())
+        .replace(['\r', '\n'], " ");
+    CmdError::Other(format!(
+        "MISCONF Errors writing to the AOF file: {why}. Commands that may modify the data set are disabled until the server is restarted; check the logs"
+    ))
 }
 
 /// Per-connection counters, flushed to the shared [`Server`] counters once per read batch.
@@ -149,6 +184,8 @@ pub async fn serve(server: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, l
         local: LocalStats::default(),
         slowlog_threshold_us: 10_000,
         now_ms: 0,
+        wrote: false,
+        unsynced: Vec::new(),
     };
     let r = connection_loop(&mut s, &mut sock).await;
     s.local.flush(&server);
@@ -186,6 +223,13 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
         };
         s.limits.proto_max_bulk_len_bytes = bulk_limit;
         s.now_ms = s.server.ks.now_ms();
+        let server = s.server.clone();
+        let busy = InFlight::enter(&server);
+        if server.shutting_down.load(Ordering::Acquire) {
+            // Shutdown has begun: run nothing more; what was answered already is flushed.
+            flush(s, &mut io, qlimit).await?;
+            return Ok(());
+        }
         loop {
             let limits = Limits {
                 proto_max_bulk_len_bytes: bulk_limit,
@@ -195,7 +239,11 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
             match parser.parse(&mut io.inbuf, &limits) {
                 Ok(Some(args)) => {
                     if let Outcome::Reply(reply) = execute(s, &args).await {
+                        let start = io.out.len();
                         emit(s, &reply, &mut io.out);
+                        if std::mem::take(&mut s.wrote) && !reply.is_error() {
+                            note_write(s, start, io.out.len());
+                        }
                     }
                     if s.close_after_reply || info.killed.load(Ordering::Relaxed) {
                         flush(s, &mut io, qlimit).await?;
@@ -219,6 +267,7 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
             }
         }
         s.local.flush(&s.server);
+        drop(busy);
         info.qbuf.store(io.inbuf.len(), Ordering::Relaxed);
         if io.inbuf.len() > qlimit {
             tracing::warn!(
@@ -277,7 +326,8 @@ fn emit(s: &mut Session, reply: &Reply, out: &mut BytesMut) {
 /// Write the pending replies. While the socket does not take them, keep reading input
 /// (up to the query buffer limit): a client that writes a long pipeline before reading any
 /// reply would otherwise block on its write while we block on ours.
-async fn flush(s: &Session, io: &mut Io<'_>, qlimit: usize) -> std::io::Result<()> {
+async fn flush(s: &mut Session, io: &mut Io<'_>, qlimit: usize) -> std::io::Result<()> {
+    settle(s, io).await;
     if io.out.is_empty() {
         return Ok(());
     }
@@ -316,6 +366,48 @@ async fn flush(s: &Session, io: &mut Io<'_>, qlimit: usize) -> std::io::Result<(
     Ok(())
 }
 
+/// After a write's reply is in the output: under `appendfsync always` it may not leave
+/// before its LSN is durable.
+fn note_write(s: &mut Session, start: usize, end: usize) {
+    if s.server.persist.policy() == Some(FsyncPolicy::Always) {
+        s.unsynced.push((start, end, s.server.ks.last_lsn()));
+    }
+}
+
+/// Wait until every write reply in the output is durable (group commit: one fsync serves
+/// every connection waiting at that moment). If the log fails first, each reply whose LSN
+/// did not become durable is replaced by a MISCONF error: nothing is acknowledged that may
+/// not be on disk.
+async fn settle(s: &mut Session, io: &mut Io<'_>) {
+    let Some(target) = s.unsynced.iter().map(|u| u.2).max() else {
+        return;
+    };
+    let ks = &s.server.ks;
+    let mut rx = s.server.persist.durable.clone();
+    let durable = match rx.wait_for(|&d| d >= target || ks.log_failed()).await {
+        Ok(d) => *d,
+        Err(_) => 0,
+    };
+    if durable < target {
+        let err = misconf(&s.server).to_line();
+        let mut out = BytesMut::with_capacity(io.out.len());
+        let mut at = 0;
+        for &(start, end, lsn) in &s.unsynced {
+            if lsn <= durable {
+                continue;
+            }
+            out.extend_from_slice(&io.out[at..start]);
+            out.extend_from_slice(b"-");
+            out.extend_from_slice(err.as_bytes());
+            out.extend_from_slice(b"\r\n");
+            at = end;
+        }
+        out.extend_from_slice(&io.out[at..]);
+        io.out = out;
+    }
+    s.unsynced.clear();
+}
+
 /// The gate and dispatch: every generic check happens here, once, before a handler runs.
 pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
     s.local.commands += 1;
@@ -336,14 +428,26 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
     if wait_if_paused(s, cmd).await {
         s.now_ms = s.server.ks.now_ms();
     }
+    let write = cmd.flags & flags::WRITE != 0;
+    if write && s.server.ks.log_failed() {
+        return Outcome::Reply(misconf(&s.server).into());
+    }
     let started = Instant::now();
     let outcome = match cmd.exec {
         Exec::Engine(handler) => {
             let mut ctx = Ctx::at(&s.server.ks, &s.db, &s.limits, s.now_ms);
             ctx.no_touch = s.info.no_touch.load(Ordering::Relaxed);
-            let reply = handler(&mut ctx, args).unwrap_or_else(Reply::from);
+            let mut reply = handler(&mut ctx, args).unwrap_or_else(Reply::from);
             s.local.hits += ctx.hits;
             s.local.misses += ctx.misses;
+            if write && s.server.ks.is_logged() {
+                if s.server.ks.log_failed() {
+                    // The record may not have reached the log: do not acknowledge it.
+                    reply = misconf(&s.server).into();
+                } else {
+                    s.wrote = true;
+                }
+            }
             Outcome::Reply(reply)
         }
         Exec::Server(which) => crate::commands::run(s, which, args).await,

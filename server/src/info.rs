@@ -101,14 +101,7 @@ fn section(s: &Session, name: &str, o: &mut String) {
                 srv.ks.all_dbs().iter().map(|d| d.memory_bytes()).sum::<usize>(),
             );
         }
-        "persistence" => {
-            let _ = write!(
-                o,
-                "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n",
-                srv.ks.stats.dirty.load(Ordering::Relaxed),
-                srv.started_unix_s
-            );
-        }
+        "persistence" => persistence_section(srv, o),
         "stats" => {
             let st = &srv.ks.stats;
             let _ = write!(
@@ -225,4 +218,74 @@ fn cpu_times() -> (f64, f64) {
     let user = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
     let sys = f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
     (user, sys)
+}
+
+/// INFO persistence: Redis's fields (so tools that read them work) and Vole's own log and
+/// snapshot figures.
+fn persistence_section(srv: &crate::server::Server, o: &mut String) {
+    let p = &srv.persist;
+    let st = &p.stats;
+    let r = Ordering::Relaxed;
+    let saving = p.bgsave_in_progress.load(r);
+    let changes = srv
+        .ks
+        .stats
+        .dirty
+        .load(r)
+        .saturating_sub(st.dirty_at_last_save.load(r));
+    let save_ok = if st.last_save_ok.load(r) { "ok" } else { "err" };
+    let last_s = if st.snapshots_taken.load(r) > 0 {
+        (st.last_snapshot_ms.load(r) / 1000) as i64
+    } else {
+        -1
+    };
+    let current_s = if saving {
+        srv.ks.now_ms() / 1000 - st.last_bgsave_started_unix_s.load(r)
+    } else {
+        -1
+    };
+    let status = p.wal.as_ref().map(|w| w.status());
+    let write_ok = if srv.ks.log_failed() { "err" } else { "ok" };
+    let _ = write!(
+        o,
+        "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{changes}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{save_ok}\r\nrdb_last_bgsave_time_sec:{last_s}\r\nrdb_current_bgsave_time_sec:{current_s}\r\nrdb_saves:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:{last_s}\r\naof_current_rewrite_time_sec:{current_s}\r\naof_last_bgrewrite_status:{save_ok}\r\naof_rewrites:{}\r\naof_last_write_status:{write_ok}\r\n",
+        u8::from(saving),
+        st.last_save_unix_s.load(r),
+        st.snapshots_taken.load(r),
+        u8::from(status.is_some()),
+        u8::from(saving),
+        st.snapshots_taken.load(r),
+    );
+    if let Some(w) = &status {
+        let _ = write!(
+            o,
+            "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:0\r\naof_buffer_length:{}\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\nwal_fsync_policy:{}\r\nwal_segments:{}\r\nwal_bytes:{}\r\nwal_first_lsn:{}\r\nwal_last_lsn:{}\r\nwal_written_lsn:{}\r\nwal_durable_lsn:{}\r\nwal_fsyncs:{}\r\nwal_last_fsync_us:{}\r\n",
+            w.bytes,
+            st.log_bytes_after_snapshot.load(r),
+            w.last_lsn.saturating_sub(w.written_lsn),
+            w.policy.as_str(),
+            w.segments,
+            w.bytes,
+            w.first_lsn,
+            w.last_lsn,
+            w.written_lsn,
+            w.durable_lsn,
+            w.fsyncs,
+            w.last_fsync_micros,
+        );
+    }
+    let _ = write!(
+        o,
+        "wal_corrupt_records_skipped:{}\r\nwal_torn_tails_truncated:{}\r\nsnapshot_file:{}\r\nsnapshot_last_lsn:{}\r\nsnapshot_last_bytes:{}\r\nsnapshot_last_keys:{}\r\nsnapshot_last_duration_ms:{}\r\nload_duration_ms:{}\r\nload_snapshot_keys:{}\r\nload_replayed_records:{}\r\n",
+        st.corrupt_records_skipped.load(r),
+        st.torn_tails_truncated.load(r),
+        p.snapshot_path.display(),
+        st.last_snapshot_lsn.load(r),
+        st.last_snapshot_bytes.load(r),
+        st.last_snapshot_keys.load(r),
+        st.last_snapshot_ms.load(r),
+        st.load_ms.load(r),
+        st.loaded_snapshot_keys.load(r),
+        st.replayed_records.load(r),
+    );
 }

@@ -15,4 +15,5 @@ pub mod commands;
 pub mod config;
 pub mod conn;
 pub mod info;
+pub mod persistence;
 pub mod server;

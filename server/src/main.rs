@@ -21,6 +21,7 @@ fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     if let Err(e) = std::fs::create_dir_all(&config.dir) {
         eprintln!(
@@ -40,7 +41,14 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let server = Server::new(config);
+    let server = match Server::open(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("vole: {e:#}");
+            tracing::error!("{e:#}");
+            std::process::exit(1);
+        }
+    };
     if let Err(e) = rt.block_on(run(server)) {
         eprintln!("vole: {e:#}");
         std::process::exit(1);

@@ -16,6 +16,7 @@ use vole_engine::command::{Command, Resolved, COMMANDS};
 use vole_engine::keyspace::Keyspace;
 
 use crate::config::Config;
+use crate::persistence::Persistence;
 
 /// What CLIENT LIST shows about a connection, shared between its task and the registry.
 #[derive(Debug)]
@@ -62,7 +63,9 @@ pub struct SlowEntry {
 
 /// Everything shared.
 pub struct Server {
-    pub ks: Keyspace,
+    pub ks: Arc<Keyspace>,
+    /// The log and snapshots.
+    pub persist: Arc<Persistence>,
     pub config: RwLock<Config>,
     pub clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
     next_client_id: AtomicU64,
@@ -86,6 +89,12 @@ pub struct Server {
     pub unpaused: Notify,
     pub shutdown: Notify,
     pub shutting_down: AtomicBool,
+    /// SHUTDOWN NOSAVE: skip the final snapshot.
+    pub shutdown_nosave: AtomicBool,
+    /// SHUTDOWN SAVE: take a final snapshot even without a log or snapshot interval.
+    pub shutdown_save: AtomicBool,
+    /// Commands running right now (shutdown waits for them).
+    pub in_flight: AtomicU64,
 }
 
 impl Server {
@@ -94,8 +103,22 @@ impl Server {
         Server::with_clock(config, Arc::new(SystemClock))
     }
 
-    /// Build the shared state with a given clock.
+    /// Build the shared state with a given clock, without persistence (in-process tests).
     pub fn with_clock(config: Config, clock: Arc<dyn Clock>) -> Arc<Server> {
+        let persist = Arc::new(Persistence::disabled(&config.dir));
+        Server::build(config, Arc::new(Keyspace::new(clock)), persist)
+    }
+
+    /// Build the shared state and recover the data in `config.dir` (snapshot, then log).
+    /// Blocking; errors stop start-up.
+    pub fn open(config: Config) -> anyhow::Result<Arc<Server>> {
+        let ks = Arc::new(Keyspace::new(Arc::new(SystemClock)));
+        let persist = Arc::new(Persistence::open(&config, &ks)?);
+        Ok(Server::build(config, ks, persist))
+    }
+
+    fn build(config: Config, ks: Arc<Keyspace>, persist: Arc<Persistence>) -> Arc<Server> {
+        let clock = ks.clock().clone();
         let mut cmd_index = HashMap::new();
         let mut cmd_names = Vec::new();
         for c in COMMANDS {
@@ -109,7 +132,8 @@ impl Server {
         let cmd_stats = (0..cmd_names.len()).map(|_| CmdStat::default()).collect();
         let now_s = clock.now_ms() / 1000;
         Arc::new(Server {
-            ks: Keyspace::new(clock),
+            ks,
+            persist,
             config: RwLock::new(config),
             clients: Mutex::new(BTreeMap::new()),
             next_client_id: AtomicU64::new(1),
@@ -132,6 +156,9 @@ impl Server {
             unpaused: Notify::new(),
             shutdown: Notify::new(),
             shutting_down: AtomicBool::new(false),
+            shutdown_nosave: AtomicBool::new(false),
+            shutdown_save: AtomicBool::new(false),
+            in_flight: AtomicU64::new(0),
         })
     }
 
@@ -316,19 +343,78 @@ pub async fn run(server: Arc<Server>) -> anyhow::Result<()> {
             }
             _ = shutdown.shutdown.notified() => {
                 tracing::info!("SHUTDOWN received, exiting");
-                return Ok(());
+                break;
             }
             r = &mut sig => {
                 r?;
                 tracing::info!("signal received, exiting");
-                return Ok(());
+                break;
             }
         }
     }
+
+    // Stop accepting, let connections finish the command they are running, then make the
+    // data durable.
+    drop(listener);
+    server.shutting_down.store(true, Ordering::Release);
+    let save = !server.shutdown_nosave.load(Ordering::Relaxed);
+    finish_in_flight(&server).await;
+    let srv = server.clone();
+    tokio::task::spawn_blocking(move || final_save(&srv, save))
+        .await
+        .map_err(|e| anyhow::anyhow!("shutdown task failed: {e}"))?
+}
+
+/// Wait (bounded) until every connection is between commands.
+async fn finish_in_flight(server: &Server) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.in_flight.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The last snapshot (unless NOSAVE) and the final log sync.
+fn final_save(server: &Arc<Server>, save: bool) -> anyhow::Result<()> {
+    let p = &server.persist;
+    let mut result = Ok(());
+    // A snapshot needs somewhere durable to go: with neither the log nor an explicit save
+    // there is nothing to keep, exactly as configured.
+    let forced = server.shutdown_save.load(Ordering::Relaxed);
+    if save && (forced || p.wal.is_some() || server.config.read().snapshot_interval_s > 0) {
+        while p.bgsave_in_progress.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if let Err(e) = p.snapshot_now(&server.ks) {
+            result = Err(anyhow::anyhow!("final snapshot failed: {e:#}"));
+        }
+    }
+    p.close_log();
+    tracing::info!("vole is now ready to exit, bye bye");
+    result
 }
 
 /// Background jobs: the active expiry cycle and idle-client timeouts.
 fn spawn_background(server: Arc<Server>) {
+    let srv = server.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if srv.shutting_down.load(Ordering::Relaxed) {
+                return;
+            }
+            let due = {
+                let config = srv.config.read();
+                srv.persist.snapshot_due(&config, &srv.ks)
+            };
+            if let Some(why) = due {
+                tracing::info!(reason = why, "starting a background snapshot");
+                if let Err(e) = srv.persist.bgsave(&srv.ks) {
+                    tracing::debug!("background snapshot not started: {e}");
+                }
+            }
+        }
+    });
     let srv = server.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(100));

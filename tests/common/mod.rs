@@ -17,6 +17,10 @@ pub struct Vole {
     pub child: Child,
     pub addr: SocketAddr,
     pub dir: PathBuf,
+    /// Leave `dir` in place on drop (restart tests own their directory).
+    pub keep_dir: bool,
+    /// Where the server's stderr (its log) goes, when captured.
+    pub log: Option<PathBuf>,
 }
 
 /// A fresh, empty directory under the system temp dir.
@@ -52,7 +56,82 @@ impl Vole {
             .unwrap_or_else(|| panic!("unexpected first line from vole: {line:?}"))
             .parse()
             .expect("address");
-        Vole { child, addr, dir }
+        Vole {
+            child,
+            addr,
+            dir,
+            keep_dir: false,
+            log: None,
+        }
+    }
+
+    /// Start vole on a free port with data in `dir` (kept on drop), logging to `<dir>.log`.
+    /// Panics with the log if it does not start.
+    pub fn start_in(dir: &std::path::Path, extra: &[&str]) -> Vole {
+        match Vole::try_start_in(dir, extra) {
+            Ok(v) => v,
+            Err(log) => panic!("vole did not start in {}:\n{log}", dir.display()),
+        }
+    }
+
+    /// Start vole on `dir`; Err(its log) when it exits instead of listening.
+    pub fn try_start_in(dir: &std::path::Path, extra: &[&str]) -> Result<Vole, String> {
+        let log = dir.with_extension("log");
+        let log_file = std::fs::File::create(&log).expect("create log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vole"))
+            .args(["--addr", "127.0.0.1:0", "--dir"])
+            .arg(dir)
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .expect("spawn vole");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let Some(addr) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.wait();
+            return Err(std::fs::read_to_string(&log).unwrap_or_default());
+        };
+        Ok(Vole {
+            child,
+            addr: addr.parse().expect("address"),
+            dir: dir.to_path_buf(),
+            keep_dir: true,
+            log: Some(log),
+        })
+    }
+
+    /// The server's log so far (for `start_in` servers).
+    pub fn log_text(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default()
+    }
+
+    /// `kill -9` and reap.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Send `SHUTDOWN args...` and wait (bounded) for the process to exit; its exit code.
+    pub fn shutdown(mut self, args: &[&str]) -> Option<i32> {
+        let mut raw = self.raw();
+        let mut cmd: Vec<&str> = vec!["SHUTDOWN"];
+        cmd.extend_from_slice(args);
+        let parts: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+        raw.send_cmd(&parts);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
     }
 
     /// A `redis` crate connection.
@@ -74,7 +153,9 @@ impl Drop for Vole {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.keep_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

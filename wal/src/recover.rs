@@ -15,9 +15,20 @@
 //! A flipped bit in a length field that points past the end of the file looks exactly like
 //! a torn tail to this scan; the "older segment" rule above catches it everywhere but in the
 //! newest segment.
+//!
+//! # Where the table is applied
+//!
+//! - [`crate::log::Wal::open`] scans every segment and applies the actions: it truncates the
+//!   newest segment's torn tail, and removes the newest segment when no whole record is left
+//!   in it (a clean header-only file included; its name still counts towards the next LSN).
+//!   [`crate::log::verify_log`] reports the same without changing anything.
+//! - [`crate::tail::WalReader`] reads with the same rules, a window at a time, except that
+//!   a torn tail in the newest segment means "not written yet": the reader waits there.
 
 use crate::record::{decode_record, Decoded, DEFAULT_MAX_RECORD_PAYLOAD_BYTES, RECORD_HEADER_LEN};
-use crate::segment::{decode_segment_header, HeaderError, SEGMENT_HEADER_LEN, SEGMENT_MAGIC};
+use crate::segment::{
+    decode_segment_header, HeaderError, SegmentHeader, SEGMENT_HEADER_LEN, SEGMENT_MAGIC,
+};
 
 /// How a segment scan ended: the cases of the recovery table in this module's docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,17 +114,14 @@ pub fn scan_segment_with(
         valid_len: 0,
         end: SegmentEnd::CleanEnd,
     };
-    let header = match decode_segment_header(bytes) {
-        Ok(header) => header,
-        Err(reason) => {
-            let torn = all_zero(bytes)
-                || (bytes.len() < SEGMENT_HEADER_LEN
-                    && SEGMENT_MAGIC.starts_with(&bytes[..bytes.len().min(SEGMENT_MAGIC.len())]));
-            report.end = if torn {
-                SegmentEnd::TornTail { valid_len: 0 }
-            } else {
-                SegmentEnd::BadHeader { reason }
-            };
+    let header = match header_step(bytes) {
+        HeaderStep::Valid(header) => header,
+        HeaderStep::Torn => {
+            report.end = SegmentEnd::TornTail { valid_len: 0 };
+            return report;
+        }
+        HeaderStep::Bad(reason) => {
+            report.end = SegmentEnd::BadHeader { reason };
             return report;
         }
     };
@@ -125,59 +133,136 @@ pub fn scan_segment_with(
             report.end = SegmentEnd::CleanEnd;
             return report;
         };
-        let reason = match decode_record(rest, max_payload_bytes) {
-            Decoded::Record {
+        report.end = match step(rest, max_payload_bytes) {
+            Step::Record {
                 lsn,
                 kind,
                 payload,
                 len,
             } => {
-                let in_order = match report.last_lsn {
-                    None => lsn >= header.first_lsn,
-                    Some(last) => lsn > last,
-                };
-                if !in_order {
-                    report.end = SegmentEnd::CorruptRecord {
+                if let Some(reason) = lsn_out_of_order(header.first_lsn, report.last_lsn, lsn) {
+                    SegmentEnd::CorruptRecord {
                         offset,
                         lsn_if_known: Some(lsn),
-                        reason: CorruptReason::LsnOutOfOrder {
-                            lsn,
-                            after: report.last_lsn,
-                        },
-                    };
-                    return report;
+                        reason,
+                    }
+                } else {
+                    on_record(lsn, kind, payload);
+                    report.records += 1;
+                    report.last_lsn = Some(lsn);
+                    offset += len;
+                    report.valid_len = offset;
+                    continue;
                 }
-                on_record(lsn, kind, payload);
-                report.records += 1;
-                report.last_lsn = Some(lsn);
-                offset += len;
-                report.valid_len = offset;
-                continue;
             }
-            Decoded::Incomplete => None,
-            // A whole record that fails its checksum and is the very last thing in the file
-            // is what a torn sector write leaves: treat it as torn.
-            Decoded::BadChecksum { len, .. } if len == rest.len() => None,
-            Decoded::BadChecksum { .. } => Some(CorruptReason::BadChecksum),
-            // Only a bare header is left: nothing follows that could be lost by truncating.
-            Decoded::LengthOverLimit { .. } if rest.len() <= RECORD_HEADER_LEN => None,
-            Decoded::LengthOverLimit {
-                declared_payload_bytes,
-            } => Some(CorruptReason::LengthOverLimit {
-                declared_payload_bytes,
-            }),
-        };
-        report.end = match reason {
-            Some(_) if all_zero(rest) => SegmentEnd::TornTail { valid_len: offset },
-            Some(reason) => SegmentEnd::CorruptRecord {
+            Step::Torn => SegmentEnd::TornTail { valid_len: offset },
+            Step::Corrupt(reason) => SegmentEnd::CorruptRecord {
                 offset,
                 lsn_if_known: None,
                 reason,
             },
-            None => SegmentEnd::TornTail { valid_len: offset },
         };
         return report;
     }
+}
+
+/// How the start of a segment file reads: the header part of the recovery table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeaderStep {
+    /// A valid header.
+    Valid(SegmentHeader),
+    /// A header cut short by a crash (a prefix of the magic, or all zero): `TornTail` at 0.
+    Torn,
+    /// Anything else: `BadHeader`.
+    Bad(HeaderError),
+}
+
+/// Classifies the start of a segment. `bytes` must run to the end of the file (or hold at
+/// least [`SEGMENT_HEADER_LEN`] bytes). Never panics.
+pub(crate) fn header_step(bytes: &[u8]) -> HeaderStep {
+    match decode_segment_header(bytes) {
+        Ok(header) => HeaderStep::Valid(header),
+        Err(reason) => {
+            let torn = all_zero(bytes)
+                || (bytes.len() < SEGMENT_HEADER_LEN
+                    && SEGMENT_MAGIC.starts_with(&bytes[..bytes.len().min(SEGMENT_MAGIC.len())]));
+            if torn {
+                HeaderStep::Torn
+            } else {
+                HeaderStep::Bad(reason)
+            }
+        }
+    }
+}
+
+/// What the bytes at a record boundary are: the record part of the recovery table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step<'a> {
+    /// A whole record whose checksum matches (its LSN order is the caller's to check).
+    Record {
+        lsn: u64,
+        kind: u8,
+        payload: &'a [u8],
+        len: usize,
+    },
+    /// The rest is a torn write: `TornTail` at this offset.
+    Torn,
+    /// The rest starts with a damaged record: `CorruptRecord` at this offset.
+    Corrupt(CorruptReason),
+}
+
+/// Classifies the non-empty bytes `rest` found at a record boundary. A `Record` needs only its
+/// own bytes, but `Torn` versus `Corrupt` is decided by everything after the boundary, so
+/// `rest` must run to the end of the file for those answers to hold. Never panics.
+pub(crate) fn step(rest: &[u8], max_payload_bytes: usize) -> Step<'_> {
+    let reason = match decode_record(rest, max_payload_bytes) {
+        Decoded::Record {
+            lsn,
+            kind,
+            payload,
+            len,
+        } => {
+            return Step::Record {
+                lsn,
+                kind,
+                payload,
+                len,
+            }
+        }
+        Decoded::Incomplete => None,
+        // A whole record that fails its checksum and is the very last thing in the file
+        // is what a torn sector write leaves: treat it as torn.
+        Decoded::BadChecksum { len, .. } if len == rest.len() => None,
+        Decoded::BadChecksum { .. } => Some(CorruptReason::BadChecksum),
+        // Only a bare header is left: nothing follows that could be lost by truncating.
+        Decoded::LengthOverLimit { .. } if rest.len() <= RECORD_HEADER_LEN => None,
+        Decoded::LengthOverLimit {
+            declared_payload_bytes,
+        } => Some(CorruptReason::LengthOverLimit {
+            declared_payload_bytes,
+        }),
+    };
+    match reason {
+        Some(reason) if !all_zero(rest) => Step::Corrupt(reason),
+        _ => Step::Torn,
+    }
+}
+
+/// `Some(reason)` when a checksummed record's LSN breaks the order of its segment: below the
+/// segment's first LSN, or not above the previous record's.
+pub(crate) fn lsn_out_of_order(
+    segment_first_lsn: u64,
+    previous: Option<u64>,
+    lsn: u64,
+) -> Option<CorruptReason> {
+    let in_order = match previous {
+        None => lsn >= segment_first_lsn,
+        Some(last) => lsn > last,
+    };
+    (!in_order).then_some(CorruptReason::LsnOutOfOrder {
+        lsn,
+        after: previous,
+    })
 }
 
 fn all_zero(bytes: &[u8]) -> bool {

@@ -7,9 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// Files in one directory, by name. Names are plain file names, never paths.
 ///
@@ -34,6 +35,17 @@ pub trait Storage {
     fn sync(&self, file: &mut Self::File) -> io::Result<()>;
     /// Reads the whole file. Errors if it does not exist or cannot be read.
     fn read_all(&self, name: &str) -> io::Result<Vec<u8>>;
+    /// Reads up to `max_len` bytes starting at `offset`: fewer when the file ends sooner, none
+    /// when `offset` is at or past the end. Errors if the file does not exist or cannot be read.
+    ///
+    /// The default reads the whole file; implementations override it so that tailing a large
+    /// segment reads only the new bytes.
+    fn read_at(&self, name: &str, offset: u64, max_len: usize) -> io::Result<Vec<u8>> {
+        let all = self.read_all(name)?;
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
+        let end = start.saturating_add(max_len).min(all.len());
+        Ok(all[start..end].to_vec())
+    }
     /// Cuts the file to `len` bytes, durably. Errors if it does not exist or is shorter.
     fn truncate(&self, name: &str, len: u64) -> io::Result<()>;
     /// The names of the files in the directory, sorted. Errors if it cannot be listed.
@@ -99,6 +111,22 @@ impl Storage for FsStorage {
         Ok(out)
     }
 
+    fn read_at(&self, name: &str, offset: u64, max_len: usize) -> io::Result<Vec<u8>> {
+        let mut file = File::open(self.path(name)?)?;
+        let available = file.metadata()?.len().saturating_sub(offset);
+        // Never allocate more than the file holds, whatever `max_len` says.
+        let want = usize::try_from(available)
+            .unwrap_or(usize::MAX)
+            .min(max_len);
+        let mut out = Vec::with_capacity(want);
+        if want > 0 {
+            file.seek(SeekFrom::Start(offset))?;
+            // The file may grow while we read; `take` keeps us at `max_len`.
+            file.take(max_len as u64).read_to_end(&mut out)?;
+        }
+        Ok(out)
+    }
+
     fn truncate(&self, name: &str, len: u64) -> io::Result<()> {
         let file = OpenOptions::new().write(true).open(self.path(name)?)?;
         if file.metadata()?.len() < len {
@@ -157,6 +185,7 @@ struct MemInner {
     fail_write: Option<u64>,
     tear_write: Option<(u64, usize)>,
     fail_sync: Option<u64>,
+    sync_delay: Duration,
 }
 
 /// In-memory [`Storage`] for tests: remembers which bytes were synced, can simulate a power
@@ -198,6 +227,40 @@ impl MemStorage {
             file.linked = true;
             file.data.truncate(file.synced_len);
         }
+    }
+
+    /// An independent storage holding what would survive a power cut right now (as
+    /// [`Self::crash`] would leave it), while this one carries on unchanged. Lets a test cut the
+    /// power under a running writer without the writer touching the "disk" afterwards.
+    pub fn crash_copy(&self) -> MemStorage {
+        let inner = self.lock();
+        let files = inner
+            .files
+            .iter()
+            .filter(|(_, f)| f.durable_linked)
+            .map(|(name, f)| {
+                let data = f.data.get(..f.synced_len).unwrap_or(&f.data).to_vec();
+                let file = MemFile {
+                    synced_len: data.len(),
+                    data,
+                    linked: true,
+                    durable_linked: true,
+                };
+                (name.clone(), file)
+            })
+            .collect();
+        MemStorage {
+            inner: Arc::new(Mutex::new(MemInner {
+                files,
+                ..MemInner::default()
+            })),
+        }
+    }
+
+    /// Makes every later file sync take at least `delay`, like a real disk's flush. The delay
+    /// is spent without holding the storage's lock.
+    pub fn set_sync_delay(&self, delay: Duration) {
+        self.lock().sync_delay = delay;
     }
 
     /// Marks every byte written so far as synced, as if the OS had written back its cache
@@ -300,6 +363,10 @@ impl Storage for MemStorage {
     }
 
     fn sync(&self, file: &mut String) -> io::Result<()> {
+        let delay = self.lock().sync_delay;
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
         let mut inner = self.lock();
         if Self::sync_fails(&mut inner) {
             return Err(injected("sync"));
@@ -316,6 +383,19 @@ impl Storage for MemStorage {
     fn read_all(&self, name: &str) -> io::Result<Vec<u8>> {
         match self.lock().files.get(name) {
             Some(f) if f.linked => Ok(f.data.clone()),
+            _ => Err(not_found(name)),
+        }
+    }
+
+    fn read_at(&self, name: &str, offset: u64, max_len: usize) -> io::Result<Vec<u8>> {
+        match self.lock().files.get(name) {
+            Some(f) if f.linked => {
+                let start = usize::try_from(offset)
+                    .unwrap_or(usize::MAX)
+                    .min(f.data.len());
+                let end = start.saturating_add(max_len).min(f.data.len());
+                Ok(f.data[start..end].to_vec())
+            }
             _ => Err(not_found(name)),
         }
     }
@@ -419,6 +499,33 @@ mod tests {
         storage.sync_dir().expect("sync dir");
         storage.crash();
         assert!(storage.list().expect("list").is_empty());
+    }
+
+    #[test]
+    fn read_at_reads_a_window() {
+        // Proves read_at returns the bytes in range, short at the end, empty past it.
+        let storage = MemStorage::new();
+        let mut f = storage.create("a").expect("create");
+        storage.append(&mut f, b"abcdef").expect("append");
+        assert_eq!(storage.read_at("a", 1, 3).expect("read"), b"bcd");
+        assert_eq!(storage.read_at("a", 4, 10).expect("read"), b"ef");
+        assert!(storage.read_at("a", 9, 10).expect("read").is_empty());
+        assert!(storage.read_at("b", 0, 1).is_err());
+    }
+
+    #[test]
+    fn crash_copy_is_independent() {
+        // Proves crash_copy holds only synced bytes and later writes do not reach it.
+        let storage = MemStorage::new();
+        let mut f = storage.create("a").expect("create");
+        storage.append(&mut f, b"abc").expect("append");
+        storage.sync(&mut f).expect("sync");
+        storage.append(&mut f, b"def").expect("append");
+        let copy = storage.crash_copy();
+        storage.append(&mut f, b"ghi").expect("append");
+        storage.sync(&mut f).expect("sync");
+        assert_eq!(copy.read_all("a").expect("read"), b"abc");
+        assert_eq!(storage.read_all("a").expect("read"), b"abcdefghi");
     }
 
     #[test]
