@@ -563,6 +563,16 @@ impl Config {
     }
 }
 
+/// Fuzz entry point: any bytes, as a config file, either apply or give an error naming a
+/// line; never a panic.
+pub fn fuzz_one(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut c = Config::default();
+    if let Err(e) = c.apply_file(&text) {
+        assert!(e.starts_with("line "), "error does not name the line: {e}");
+    }
+}
+
 /// Strip one level of matching quotes.
 fn unquote(v: &str) -> String {
     let b = v.as_bytes();
