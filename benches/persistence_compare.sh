@@ -28,7 +28,8 @@ cargo build --release -p vole-server --bin vole >/dev/null
 VOLE_BIN="$CARGO_TARGET_DIR/release/vole"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_ping() { for _ in $(seq 600); do redis-cli -p "$1" PING >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+# Ready means PING answers PONG (a loading Redis answers -LOADING, which does not count).
+wait_ping() { for _ in $(seq 2400); do [ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ] && return 0; sleep 0.02; done; return 1; }
 now() { date +%s.%N; }
 PIDS=()
 WORK=$(mktemp -d)
