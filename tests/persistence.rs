@@ -382,3 +382,30 @@ fn compaction_drops_log_segments_the_snapshot_covers() {
     assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 100);
     assert_eq!(q::<String>(&mut c, &["GET", "k7"]), value);
 }
+
+#[test]
+fn a_failed_fsync_stops_writes_with_misconf_and_acknowledges_nothing_unsynced() {
+    // Proves the failure contract under `always`: once an fsync of the log fails, the write
+    // waiting for it gets -MISCONF (not OK), later writes get -MISCONF, reads still work,
+    // INFO says so, and after a restart every write that did get OK is there.
+    let dir = temp_dir("misconf");
+    let v = Vole::start_in(&dir, &["--appendfsync", "always"]);
+    let mut c = v.client();
+    let _: () = q(&mut c, &["SET", "before", "1"]);
+    let _: () = q(&mut c, &["DEBUG", "FAIL-LOG-FSYNC"]);
+    let e = q_err(&mut c, &["SET", "during", "2"]);
+    assert!(e.starts_with("MISCONF"), "{e}");
+    let e = q_err(&mut c, &["INCR", "after"]);
+    assert!(
+        e.starts_with("MISCONF") && e.contains("fsync failed"),
+        "{e}"
+    );
+    assert_eq!(q::<String>(&mut c, &["GET", "before"]), "1");
+    assert_eq!(info_field(&mut c, "aof_last_write_status"), "err");
+    v.kill9();
+    let v = Vole::start_in(&dir, &[]);
+    let mut c = v.client();
+    assert_eq!(q::<String>(&mut c, &["GET", "before"]), "1");
+    assert_eq!(q::<Option<String>>(&mut c, &["GET", "after"]), None);
+    let _: () = q(&mut c, &["SET", "works-again", "1"]);
+}

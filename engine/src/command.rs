@@ -472,7 +472,18 @@ static CLIENT_SUBS: [Command; 14] = [
     c("help", 2, LOADING | STALE, NK, "connection", "5.0.0", "", "Returns helpful text about the different subcommands.", S(SC::Client)),
 ];
 
-static DEBUG_SUBS: [Command; 3] = [
+static DEBUG_SUBS: [Command; 4] = [
+    c(
+        "fail-log-fsync",
+        2,
+        ADMIN | NOSCRIPT,
+        NK,
+        "server",
+        "1.0.0",
+        "",
+        "Makes the next fsync of the write-ahead log fail (fault injection).",
+        S(SC::Debug),
+    ),
     c(
         "sleep",
         3,

@@ -48,7 +48,7 @@ pub async fn run(s: &mut Session, which: ServerCmd, args: &[Bytes]) -> Outcome {
         }
         ServerCmd::Config => config(s, args),
         ServerCmd::Client => client(s, args).await,
-        ServerCmd::Debug => debug(args).await,
+        ServerCmd::Debug => debug(s, args).await,
         ServerCmd::Slowlog => slowlog(s, args),
         ServerCmd::Acl => acl(s, args),
         ServerCmd::Shutdown => return shutdown(s, args),
@@ -616,7 +616,17 @@ fn kill(s: &Session, c: &ClientInfo) {
     }
 }
 
-async fn debug(args: &[Bytes]) -> CmdResult {
+async fn debug(s: &Session, args: &[Bytes]) -> CmdResult {
+    if is(&args[1], "fail-log-fsync") {
+        if s.server.persist.wal.is_none() {
+            return Err(CmdError::err("the write-ahead log is off (appendonly no)"));
+        }
+        s.server
+            .persist
+            .fail_next_sync
+            .store(true, Ordering::Release);
+        return Ok(Reply::Ok);
+    }
     if is(&args[1], "sleep") {
         let secs = vole_engine::num::parse_f64(&args[2])
             .filter(|f| f.is_finite() && *f >= 0.0)
@@ -634,6 +644,9 @@ async fn debug(args: &[Bytes]) -> CmdResult {
         "    Return a Redis protocol error with <string> as message.",
         "SLEEP <seconds>",
         "    Stop the server for <seconds>. Decimals allowed.",
+        "FAIL-LOG-FSYNC",
+        "    Make the next fsync of the write-ahead log fail (fault injection: the log then",
+        "    refuses writes with MISCONF until the server is restarted).",
         "HELP",
         "    Print this help.",
     ]))

@@ -20,7 +20,7 @@ use vole_engine::keyspace::Keyspace;
 use vole_engine::persist::{begin_snapshot, loader};
 use vole_wal::log::{FsyncPolicy, Wal, WalOptions};
 use vole_wal::snapshot::{SnapshotFile, SnapshotMeta, SnapshotOptions, SnapshotWriter};
-use vole_wal::storage::FsStorage;
+use vole_wal::storage::{FsStorage, Storage};
 use vole_wal::tail::ReadItem;
 
 use crate::config::Config;
@@ -28,8 +28,56 @@ use crate::config::Config;
 /// Start-up logs a progress line every this many entries or records.
 const PROGRESS_EVERY: u64 = 1_000_000;
 
+/// The log's storage: the real directory, plus one fault switch (`DEBUG FAIL-LOG-FSYNC`)
+/// so the failure path can be exercised end to end against the real binary.
+#[derive(Debug, Clone)]
+pub struct LogStorage {
+    fs: FsStorage,
+    fail_next_sync: Arc<AtomicBool>,
+}
+
+impl Storage for LogStorage {
+    type File = <FsStorage as Storage>::File;
+
+    fn create(&self, name: &str) -> std::io::Result<Self::File> {
+        self.fs.create(name)
+    }
+    fn open_append(&self, name: &str) -> std::io::Result<Self::File> {
+        self.fs.open_append(name)
+    }
+    fn append(&self, file: &mut Self::File, bytes: &[u8]) -> std::io::Result<()> {
+        self.fs.append(file, bytes)
+    }
+    fn sync(&self, file: &mut Self::File) -> std::io::Result<()> {
+        if self.fail_next_sync.swap(false, Ordering::AcqRel) {
+            return Err(std::io::Error::other(
+                "fsync failed (injected by DEBUG FAIL-LOG-FSYNC)",
+            ));
+        }
+        self.fs.sync(file)
+    }
+    fn read_all(&self, name: &str) -> std::io::Result<Vec<u8>> {
+        self.fs.read_all(name)
+    }
+    fn read_at(&self, name: &str, offset: u64, max_len: usize) -> std::io::Result<Vec<u8>> {
+        self.fs.read_at(name, offset, max_len)
+    }
+    fn truncate(&self, name: &str, len: u64) -> std::io::Result<()> {
+        self.fs.truncate(name, len)
+    }
+    fn list(&self) -> std::io::Result<Vec<String>> {
+        self.fs.list()
+    }
+    fn remove(&self, name: &str) -> std::io::Result<()> {
+        self.fs.remove(name)
+    }
+    fn sync_dir(&self) -> std::io::Result<()> {
+        self.fs.sync_dir()
+    }
+}
+
 /// The log as the engine sees it.
-struct WalLog(Arc<Wal<FsStorage>>);
+struct WalLog(Arc<Wal<LogStorage>>);
 
 impl EffectLog for WalLog {
     fn append(&self, kind: u8, payload: &[u8]) -> Result<u64, String> {
@@ -61,7 +109,7 @@ pub struct PersistStats {
 /// Persistence state shared by the server.
 pub struct Persistence {
     /// The log, when `appendonly` is on.
-    pub wal: Option<Arc<Wal<FsStorage>>>,
+    pub wal: Option<Arc<Wal<LogStorage>>>,
     /// The snapshot file.
     pub snapshot_path: PathBuf,
     /// Durable LSN, for connections waiting under `appendfsync always`.
@@ -71,6 +119,8 @@ pub struct Persistence {
     saving: Mutex<()>,
     pub bgsave_in_progress: AtomicBool,
     pub stats: PersistStats,
+    /// `DEBUG FAIL-LOG-FSYNC`: the next fsync of the log fails.
+    pub fail_next_sync: Arc<AtomicBool>,
 }
 
 impl Persistence {
@@ -85,6 +135,7 @@ impl Persistence {
             saving: Mutex::new(()),
             bgsave_in_progress: AtomicBool::new(false),
             stats: PersistStats::default(),
+            fail_next_sync: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -214,7 +265,11 @@ impl Persistence {
             fsync: config.appendfsync,
             ..WalOptions::default()
         };
-        let (wal, report) = Wal::open(FsStorage::new(&dir), opts, snap_lsn + 1)
+        let storage = LogStorage {
+            fs: FsStorage::new(&dir),
+            fail_next_sync: self.fail_next_sync.clone(),
+        };
+        let (wal, report) = Wal::open(storage, opts, snap_lsn + 1)
             .map_err(|e| anyhow::anyhow!("cannot open the log in {}: {e}", dir.display()))?;
         if let Some(t) = &report.torn_tail {
             tracing::warn!(
@@ -278,7 +333,7 @@ impl Persistence {
         ks.set_last_lsn(last);
         // Waiters under `always` wake on every durable step, and on failure.
         let tx = self.durable_tx.clone();
-        let weak: Weak<Wal<FsStorage>> = Arc::downgrade(&wal);
+        let weak: Weak<Wal<LogStorage>> = Arc::downgrade(&wal);
         let ks_weak = Arc::downgrade(ks);
         wal.set_durable_listener(Box::new(move |lsn| {
             if let (Some(w), Some(ks)) = (weak.upgrade(), ks_weak.upgrade()) {
