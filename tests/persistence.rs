@@ -95,11 +95,16 @@ fn kill_9_under_appendfsync_always_loses_no_acknowledged_write() {
     // Proves the acknowledgement contract of `always`: 4 concurrent writers, kill -9 at a
     // random moment, restart, and every acknowledged SET and INCR is there; 20 cycles on one
     // data directory (so later cycles also replay earlier ones, and snapshots interleave).
+    // VOLE_CRASH_CYCLES raises the count for a soak run (benches/crash_soak.sh).
+    let cycles: usize = std::env::var("VOLE_CRASH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
     let dir = temp_dir("crash");
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
     // Per writer: the highest n acknowledged across all cycles so far.
     let mut acked: HashMap<usize, u64> = HashMap::new();
-    for cycle in 0..20 {
+    for cycle in 0..cycles {
         let v = Vole::start_in(
             &dir,
             &["--appendfsync", "always", "--wal-segment-size", "65536"],
