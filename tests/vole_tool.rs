@@ -354,8 +354,8 @@ fn repair_refuses_damage_in_the_middle() {
 
 #[test]
 fn repair_refuses_a_length_field_that_only_looks_torn() {
-    // Proves a damaged length that runs past the end of the newest segment (which the
-    // recovery scan takes for a torn tail) is not cut, because whole records follow it.
+    // Proves a damaged length that runs past the end of the newest segment is not cut as a
+    // torn tail, because whole records follow it (the recovery scan reports it as damage).
     let data = temp_dir("badlen");
     let records = keyed(10);
     let log = write_log(&data, &records, 1 << 20);
@@ -367,7 +367,7 @@ fn repair_refuses_a_length_field_that_only_looks_torn() {
 
     let repair = tool(&["wal", "repair", s(&data)]);
     assert_eq!(repair.code, 1, "{}{}", repair.out, repair.err);
-    assert!(repair.out.contains("not a torn write"), "{}", repair.out);
+    assert!(repair.out.contains("record length damaged"), "{}", repair.out);
     assert!(
         repair.out.contains("6 whole records (LSN 5..10)"),
         "{}",

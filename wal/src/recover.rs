@@ -12,9 +12,10 @@
 //! | `CorruptRecord { offset, lsn_if_known, .. }` | a bad checksum or a length over the limit with more (not all-zero) bytes after it; or a checksummed record whose LSN does not increase | report segment, offset, the last good LSN ([`ScanReport::last_lsn`]) and the reason, count it; skip the rest of this segment (the framing after a damaged length cannot be trusted) and go on with the next segment, as the seed's "corrupted entries are skipped on replay" says. Never truncate: `vole-tool` verifies and repairs |
 //! | `BadHeader { reason }` | bad magic, unknown version, header checksum mismatch, or a short header that is not a torn one | stop start-up with a clear error naming the segment and reason; never rewrite the file |
 //!
-//! A flipped bit in a length field that points past the end of the file looks exactly like
-//! a torn tail to this scan; the "older segment" rule above catches it everywhere but in the
-//! newest segment.
+//! A flipped bit in a length field that points past the end of the file would look like a
+//! torn tail; the scan tells them apart by looking for a whole, checksummed record after the
+//! damaged one (a crash never leaves one behind a torn write), and reports
+//! `CorruptRecord { reason: DamagedLength }` instead of truncating good records.
 //!
 //! # Where the table is applied
 //!
@@ -62,6 +63,10 @@ pub enum CorruptReason {
     /// The CRC32 does not match.
     #[error("record checksum mismatch")]
     BadChecksum,
+    /// The record's length points past the end of the file, yet whole records follow: its
+    /// length field is damaged (a real torn write leaves nothing whole behind it).
+    #[error("record length damaged (whole records follow it)")]
+    DamagedLength,
     /// The declared payload length is above the limit.
     #[error("record length {declared_payload_bytes} bytes is over the limit")]
     LengthOverLimit {
@@ -244,8 +249,43 @@ pub(crate) fn step(rest: &[u8], max_payload_bytes: usize) -> Step<'_> {
     };
     match reason {
         Some(reason) if !all_zero(rest) => Step::Corrupt(reason),
+        // A crash leaves nothing whole after a torn write (the log is written in order). If a
+        // whole, checksummed record follows, this is a damaged length field, not a torn
+        // tail: truncating would drop good records.
+        _ if whole_record_follows(rest, max_payload_bytes) => {
+            Step::Corrupt(CorruptReason::DamagedLength)
+        }
         _ => Step::Torn,
     }
+}
+
+/// Bytes checksummed while looking for a record behind a suspected torn tail, at most.
+const PROBE_BUDGET_BYTES: usize = 256 << 20;
+
+/// Whether a whole record with a valid checksum starts anywhere in `rest` after its first
+/// byte. Candidates are cheap to reject (a length past the end); the checksummed bytes are
+/// bounded by [`PROBE_BUDGET_BYTES`].
+fn whole_record_follows(rest: &[u8], max_payload_bytes: usize) -> bool {
+    if all_zero(rest) {
+        return false;
+    }
+    let mut budget = PROBE_BUDGET_BYTES;
+    for at in 1..rest.len().saturating_sub(RECORD_HEADER_LEN - 1) {
+        let Some(tail) = rest.get(at..) else {
+            break;
+        };
+        match decode_record(tail, max_payload_bytes) {
+            Decoded::Record { lsn, .. } if lsn > 0 => return true,
+            Decoded::Record { len, .. } | Decoded::BadChecksum { len, .. } => {
+                budget = budget.saturating_sub(len);
+                if budget == 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// `Some(reason)` when a checksummed record's LSN breaks the order of its segment: below the
@@ -581,5 +621,28 @@ mod tests {
                 assert_eq!(report.valid_len, record_start, "bit {bit}: {report:?}");
             }
         }
+    }
+
+    #[test]
+    fn corrupt_record_damaged_length_is_not_a_torn_tail() {
+        // Proves a length field damaged to point past the end, with whole records after it,
+        // is reported as corruption (nothing truncated), not as a torn tail.
+        let (mut seg, ends) = segment(10, &[b"one", b"two", b"three", b"four"]);
+        // Make the second record's length huge-but-under-the-limit: past the end of the file.
+        let at = ends[0];
+        seg[at..at + 4].copy_from_slice(&100_000u32.to_le_bytes());
+        let report = scan_segment(&seg);
+        assert_eq!(report.records, 1);
+        assert!(
+            matches!(
+                report.end,
+                SegmentEnd::CorruptRecord {
+                    reason: CorruptReason::DamagedLength,
+                    ..
+                }
+            ),
+            "{:?}",
+            report.end
+        );
     }
 }
