@@ -367,7 +367,11 @@ fn repair_refuses_a_length_field_that_only_looks_torn() {
 
     let repair = tool(&["wal", "repair", s(&data)]);
     assert_eq!(repair.code, 1, "{}{}", repair.out, repair.err);
-    assert!(repair.out.contains("record length damaged"), "{}", repair.out);
+    assert!(
+        repair.out.contains("record length damaged"),
+        "{}",
+        repair.out
+    );
     assert!(
         repair.out.contains("6 whole records (LSN 5..10)"),
         "{}",
