@@ -414,6 +414,34 @@ pub enum Effect<'a> {
     },
 }
 
+/// Re-encoding, for tools and the fuzz round trip.
+impl Effect<'_> {
+    /// Appends this effect to `buf`.
+    pub fn encode_into(&self, buf: &mut RecordBuf) {
+        match self {
+            Effect::Set {
+                db,
+                key,
+                value,
+                expire_at,
+            } => buf.set(*db, key, value, *expire_at),
+            Effect::Del { db, key } => buf.del(*db, key),
+            Effect::Expire { db, key, at } => buf.expire(*db, key, *at),
+            Effect::Append { db, key, suffix } => buf.append(*db, key, suffix),
+            Effect::SetRange {
+                db,
+                key,
+                offset,
+                data,
+            } => buf.setrange(*db, key, *offset, data),
+            Effect::FlushDb { db } => buf.flushdb(*db),
+            Effect::FlushAll => buf.flushall(),
+            Effect::NsCreate { id, name } => buf.ns_create(*id, name),
+            Effect::NsDrop { name } => buf.ns_drop(name),
+        }
+    }
+}
+
 /// A decoded record: who made it, when, and its effects in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record<'a> {
@@ -629,27 +657,7 @@ pub fn fuzz_one(data: &[u8]) {
         let mut buf = RecordBuf::default();
         buf.reset(rec.origin, rec.hlc);
         for e in &rec.effects {
-            match e {
-                Effect::Set {
-                    db,
-                    key,
-                    value,
-                    expire_at,
-                } => buf.set(*db, key, value, *expire_at),
-                Effect::Del { db, key } => buf.del(*db, key),
-                Effect::Expire { db, key, at } => buf.expire(*db, key, *at),
-                Effect::Append { db, key, suffix } => buf.append(*db, key, suffix),
-                Effect::SetRange {
-                    db,
-                    key,
-                    offset,
-                    data,
-                } => buf.setrange(*db, key, *offset, data),
-                Effect::FlushDb { db } => buf.flushdb(*db),
-                Effect::FlushAll => buf.flushall(),
-                Effect::NsCreate { id, name } => buf.ns_create(*id, name),
-                Effect::NsDrop { name } => buf.ns_drop(name),
-            }
+            e.encode_into(&mut buf);
         }
         let again = decode_record(kind, buf.payload());
         assert_eq!(again.as_ref(), Ok(&rec), "re-encoded record differs");

@@ -173,7 +173,6 @@ impl Shard {
         now_ms: i64,
         w: &mut Writer<'_>,
     ) -> Option<&mut Item> {
-        self.index.get(k.hash, k.key)?;
         self.save_for_snapshot(k);
         match self
             .index
@@ -231,12 +230,11 @@ impl Shard {
 
     /// Remove `k`, returning its item (expired or not). Logged as a delete when it existed.
     pub fn remove(&mut self, k: &KeyRef<'_>, w: &mut Writer<'_>) -> Option<Item> {
-        self.index.get(k.hash, k.key)?;
         self.save_for_snapshot(k);
+        let e = self.index.remove(k.hash, k.key)?;
         if let Some(r) = w.record() {
             r.del(self.db, k.key);
         }
-        let e = self.index.remove(k.hash, k.key)?;
         if e.value.expire_at != 0 {
             self.forget_expiry(e.value.expire_at, k.hash);
         }
@@ -246,16 +244,13 @@ impl Shard {
     /// Set (or with 0, clear) the expiry of an existing key. Returns false if absent.
     /// Logged when the key exists.
     pub fn set_expire(&mut self, k: &KeyRef<'_>, expire_at: i64, w: &mut Writer<'_>) -> bool {
-        if self.index.get(k.hash, k.key).is_none() {
-            return false;
-        }
         self.save_for_snapshot(k);
-        if let Some(r) = w.record() {
-            r.expire(self.db, k.key, expire_at);
-        }
         let Some(e) = self.index.get_mut(k.hash, k.key) else {
             return false;
         };
+        if let Some(r) = w.record() {
+            r.expire(self.db, k.key, expire_at);
+        }
         let old = std::mem::replace(&mut e.value.expire_at, expire_at);
         if old != 0 {
             self.forget_expiry(old, k.hash);

@@ -33,7 +33,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -73,6 +73,22 @@ pub enum FsyncPolicy {
 }
 
 impl FsyncPolicy {
+    fn code(self) -> u8 {
+        match self {
+            FsyncPolicy::Always => 0,
+            FsyncPolicy::EverySec => 1,
+            FsyncPolicy::No => 2,
+        }
+    }
+
+    fn from_code(c: u8) -> FsyncPolicy {
+        match c {
+            0 => FsyncPolicy::Always,
+            1 => FsyncPolicy::EverySec,
+            _ => FsyncPolicy::No,
+        }
+    }
+
     /// The name used in configuration: `always`, `everysec` or `no`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -307,6 +323,9 @@ pub(crate) struct Shared<S> {
     fsyncs: AtomicU64,
     last_fsync_micros: AtomicU64,
     corrupt_records_skipped: u64,
+    /// A lock-free copy of `State::policy` (as [`FsyncPolicy::code`]), read on every write
+    /// reply by the server; `State::policy` stays the flusher's.
+    policy_code: AtomicU8,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -613,6 +632,7 @@ where
             durable_lsn: AtomicU64::new(last),
             fsyncs: AtomicU64::new(0),
             last_fsync_micros: AtomicU64::new(0),
+            policy_code: AtomicU8::new(opts.fsync.code()),
             corrupt_records_skipped: report.corrupt.len() as u64,
         });
         let flusher = Flusher {
@@ -746,13 +766,16 @@ where
 
     /// Changes the fsync policy; the flusher uses it from its next round.
     pub fn set_policy(&self, p: FsyncPolicy) {
-        lock(&self.shared.state).policy = p;
+        let mut st = lock(&self.shared.state);
+        st.policy = p;
+        self.shared.policy_code.store(p.code(), Ordering::Release);
+        drop(st);
         self.shared.work.notify_one();
     }
 
     /// The current fsync policy.
     pub fn policy(&self) -> FsyncPolicy {
-        lock(&self.shared.state).policy
+        FsyncPolicy::from_code(self.shared.policy_code.load(Ordering::Acquire))
     }
 
     /// Sets (`Some`) or removes (`None`) the retention floor of `holder`: the lowest LSN it
