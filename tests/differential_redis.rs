@@ -6,8 +6,7 @@
 
 mod common;
 
-use common::{Raw, Redis, Vole};
-use vole_engine::resp::Value;
+use common::diff;
 
 /// Sequences of commands; each sequence starts from an empty keyspace.
 const CASES: &[&[&str]] = &[
@@ -356,78 +355,8 @@ const EXPECTED_TO_DIFFER: &[(&str, &str)] = &[
 /// Commands whose reply order Redis leaves unspecified: compare them sorted.
 const UNORDERED: &[&str] = &["KEYS"];
 
-fn sorted(v: Value) -> Value {
-    match v {
-        Value::Array(mut items) => {
-            items.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
-            Value::Array(items)
-        }
-        other => other,
-    }
-}
-
-/// Split a command line into words, honouring double quotes.
-fn words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    for ch in line.chars() {
-        match ch {
-            '"' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ' ' if !quoted => {
-                if any || !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-                any = false;
-            }
-            c => cur.push(c),
-        }
-    }
-    if any || !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
 fn run_cases(proto: u8) {
-    let Some(redis) = Redis::start() else { return };
-    let vole = Vole::start(&[]);
-    let mut r = Raw::connect(redis.addr);
-    let mut v = vole.raw();
-    let mut failures = Vec::new();
-    for case in CASES {
-        for conn in [&mut r, &mut v] {
-            assert!(!common::is_err(&conn.cmd(&["FLUSHALL"]), ""));
-            let _ = conn.cmd(&["SELECT", "0"]);
-            let _ = conn.cmd(&["HELLO", &proto.to_string()]);
-        }
-        for line in *case {
-            if EXPECTED_TO_DIFFER.iter().any(|(l, _)| l == line) {
-                continue;
-            }
-            let w = words(line);
-            let a: Vec<&str> = w.iter().map(String::as_str).collect();
-            let (mut expected, mut got) = (r.cmd(&a), v.cmd(&a));
-            if UNORDERED.iter().any(|c| a[0].eq_ignore_ascii_case(c)) {
-                (expected, got) = (sorted(expected), sorted(got));
-            }
-            if expected != got {
-                failures.push(format!(
-                    "RESP{proto} {line}\n   redis: {expected:?}\n   vole:  {got:?}"
-                ));
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} differences:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    diff::run(CASES, EXPECTED_TO_DIFFER, UNORDERED, proto);
 }
 
 #[test]

@@ -22,9 +22,14 @@
 //!   op 7  FLUSHALL
 //!   op 8  NS_CREATE  id:varint  name:bytes
 //!   op 9  NS_DROP    name:bytes
-//! value    := tag:u8 ...
+//!   op 10 COLL       db  key:bytes  tag:u8  body:bytes    (a collection change)
+//! value    := tag:u8 ...            (tags and layouts: crate::types)
 //!   tag 0  string    raw:u8 (0|1)  data:bytes
 //! ```
+//!
+//! A `COLL` effect carries a change to a hash, list, set or sorted set; the body's layout
+//! belongs to the type's module under [`crate::types`]. Replaying it on a key of another type
+//! is an error, and a body that empties the collection deletes the key.
 //!
 //! `origin` is the node that made the change (0 = this node) and `hlc` a hybrid logical
 //! clock stamp (milliseconds << 16 | counter), both for replication. A record kind, effect op
@@ -34,6 +39,7 @@
 use bytes::Bytes;
 
 use crate::keyspace::{Item, Keyspace, NamespaceError, Writer};
+use crate::types::Replayed;
 use crate::value::Value;
 
 /// Record kind of a batch of effects applied atomically.
@@ -48,8 +54,9 @@ const OP_FLUSHDB: u8 = 6;
 const OP_FLUSHALL: u8 = 7;
 const OP_NS_CREATE: u8 = 8;
 const OP_NS_DROP: u8 = 9;
+const OP_COLL: u8 = 10;
 
-const TAG_STRING: u8 = 0;
+use crate::types::{TAG_HASH, TAG_LIST, TAG_SET, TAG_STRING, TAG_ZSET};
 
 /// Where the writer's records go: the WAL, through the server.
 pub trait EffectLog: Send + Sync {
@@ -87,6 +94,22 @@ pub fn put_value(out: &mut Vec<u8>, v: &Value) {
             out.push(TAG_STRING);
             out.push(u8::from(*raw));
             put_bytes(out, data);
+        }
+        Value::Hash(h) => {
+            out.push(TAG_HASH);
+            h.encode(out);
+        }
+        Value::List(l) => {
+            out.push(TAG_LIST);
+            l.encode(out);
+        }
+        Value::Set(s) => {
+            out.push(TAG_SET);
+            s.encode(out);
+        }
+        Value::ZSet(z) => {
+            out.push(TAG_ZSET);
+            z.encode(out);
         }
     }
 }
@@ -192,6 +215,14 @@ impl RecordBuf {
         self.op(OP_NS_DROP, None);
         put_bytes(&mut self.buf, name.as_bytes());
     }
+
+    /// The collection of type `tag` at `key` changed as `body` says (see [`crate::types`]).
+    pub fn coll(&mut self, db: u32, key: &[u8], tag: u8, body: &[u8]) {
+        self.op(OP_COLL, Some(db));
+        put_bytes(&mut self.buf, key);
+        self.buf.push(tag);
+        put_bytes(&mut self.buf, body);
+    }
 }
 
 // ---- decoding ------------------------------------------------------------------------------
@@ -251,7 +282,25 @@ impl<'a> Cursor<'a> {
         self.pos >= self.buf.len()
     }
 
-    /// The current offset.
+    /// Bytes not yet read.
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    /// Reads a little-endian f64 (8 bytes).
+    pub fn f64(&mut self) -> Result<f64, DecodeError> {
+        let at = self.pos;
+        let end = at.checked_add(8).filter(|e| *e <= self.buf.len());
+        let Some(end) = end else {
+            return Err(DecodeError::Truncated(self.buf.len()));
+        };
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.buf[at..end]);
+        self.pos = end;
+        Ok(f64::from_le_bytes(b))
+    }
+
+    /// Current offset.
     pub fn pos(&self) -> usize {
         self.pos
     }
@@ -338,6 +387,16 @@ impl<'a> Cursor<'a> {
                     raw,
                 })
             }
+            TAG_HASH => Ok(Value::Hash(Box::new(crate::types::hash::Hash::decode(
+                self,
+            )?))),
+            TAG_LIST => Ok(Value::List(Box::new(crate::types::list::List::decode(
+                self,
+            )?))),
+            TAG_SET => Ok(Value::Set(Box::new(crate::types::set::Set::decode(self)?))),
+            TAG_ZSET => Ok(Value::ZSet(Box::new(crate::types::zset::ZSet::decode(
+                self,
+            )?))),
             tag => Err(DecodeError::UnknownTag { tag, at }),
         }
     }
@@ -412,6 +471,17 @@ pub enum Effect<'a> {
         /// Name.
         name: &'a str,
     },
+    /// See [`RecordBuf::coll`].
+    Coll {
+        /// Namespace id.
+        db: u32,
+        /// Key.
+        key: &'a [u8],
+        /// Value tag of the collection type.
+        tag: u8,
+        /// The type's op list.
+        body: &'a [u8],
+    },
 }
 
 /// Re-encoding, for tools and the fuzz round trip.
@@ -438,6 +508,7 @@ impl Effect<'_> {
             Effect::FlushAll => buf.flushall(),
             Effect::NsCreate { id, name } => buf.ns_create(*id, name),
             Effect::NsDrop { name } => buf.ns_drop(name),
+            Effect::Coll { db, key, tag, body } => buf.coll(*db, key, *tag, body),
         }
     }
 }
@@ -504,6 +575,21 @@ pub fn decode_record(kind: u8, payload: &[u8]) -> Result<Record<'_>, DecodeError
                 name: c.name()?,
             },
             OP_NS_DROP => Effect::NsDrop { name: c.name()? },
+            OP_COLL => {
+                let db = c.u32("db")?;
+                let key = c.bytes()?;
+                let tag_at = c.pos();
+                let tag = c.u8()?;
+                if !crate::types::is_collection_tag(tag) {
+                    return Err(DecodeError::UnknownTag { tag, at: tag_at });
+                }
+                Effect::Coll {
+                    db,
+                    key,
+                    tag,
+                    body: c.bytes()?,
+                }
+            }
             op => return Err(DecodeError::UnknownOp { op, at }),
         };
         effects.push(e);
@@ -532,8 +618,8 @@ pub enum ApplyError {
     /// A namespace effect that contradicts the current state.
     #[error("namespace effect refused: {0}")]
     Namespace(NamespaceError),
-    /// A string effect on a key holding another type: the log does not match the state.
-    #[error("string effect on a key that holds another type")]
+    /// An effect on a key holding another type: the log does not match the state.
+    #[error("effect on a key that holds another type")]
     WrongType,
     /// A SETRANGE effect past any sane string size.
     #[error("SETRANGE effect at offset {0} is out of range")]
@@ -642,6 +728,21 @@ fn apply_effect(ks: &Keyspace, w: &mut Writer<'_>, e: &Effect<'_>) -> Result<(),
         Effect::NsDrop { name } => {
             ks.drop_namespace_with(name, w)
                 .map_err(ApplyError::Namespace)?;
+        }
+        Effect::Coll { db, key, tag, body } => {
+            let db = db_of(*db)?;
+            let k = db.locate(key);
+            let mut sh = db.write(k.shard, w);
+            let existing = sh.get_mut(&k, REPLAY_NOW, w).map(|item| &mut item.value);
+            match crate::types::replay(*tag, existing, body)? {
+                Replayed::Changed => {}
+                Replayed::Created(v) => {
+                    sh.insert(&k, Item::new(v, 0), w);
+                }
+                Replayed::Emptied => {
+                    sh.remove(&k, w);
+                }
+            }
         }
     }
     Ok(())

@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -193,6 +193,11 @@ impl Shard {
         }
     }
 
+    /// The id of the namespace this shard belongs to.
+    pub fn db_id(&self) -> u32 {
+        self.db
+    }
+
     /// Whether a live item exists for `k`.
     pub fn contains(&self, k: &KeyRef<'_>, now_ms: i64) -> bool {
         self.get(k, now_ms).is_some()
@@ -203,6 +208,9 @@ impl Shard {
         self.save_for_snapshot(k);
         if let Some(r) = w.record() {
             r.set(self.db, k.key, &item.value, item.expire_at);
+        }
+        if matches!(item.value, Value::List(_) | Value::ZSet(_)) {
+            w.signal_ready(self.db, k.key);
         }
         if item.expire_at != 0 {
             self.expires.insert((item.expire_at, k.hash));
@@ -624,6 +632,15 @@ pub(crate) struct WriterState {
     started: bool,
     /// Last hybrid logical clock stamp given out.
     hlc: u64,
+    /// Keys that may now serve a blocked client, handed to the ready listener on drop.
+    ready: Vec<(u32, bytes::Bytes)>,
+}
+
+/// Told about keys that may now serve a blocked client: a list or sorted set that got
+/// elements. Called while the writer lock is held, so it must only note the keys and wake.
+pub trait ReadyListener: Send + Sync {
+    /// `keys` (namespace id, key) got elements.
+    fn ready(&self, keys: Vec<(u32, bytes::Bytes)>);
 }
 
 /// Proof of holding the keyspace-wide writer lock, and the log record being built: every
@@ -656,11 +673,26 @@ impl<'a> Writer<'a> {
         }
         Some(&mut st.rec)
     }
+
+    /// Notes that `key` in namespace `db` got elements a blocked client may be waiting for
+    /// (free when nobody is blocked).
+    #[inline]
+    pub fn signal_ready(&mut self, db: u32, key: &[u8]) {
+        if self.ks.blocked.load(Ordering::Relaxed) > 0 {
+            self.st.ready.push((db, bytes::Bytes::copy_from_slice(key)));
+        }
+    }
 }
 
 impl Drop for Writer<'_> {
     fn drop(&mut self) {
         let st = &mut *self.st;
+        if !st.ready.is_empty() {
+            let keys = std::mem::take(&mut st.ready);
+            if let Some(l) = self.ks.ready_listener.get() {
+                l.ready(keys);
+            }
+        }
         if !std::mem::take(&mut st.started) || st.rec.is_empty() {
             return;
         }
@@ -704,6 +736,10 @@ pub struct Keyspace {
     log_failed: AtomicBool,
     /// A snapshot job is running (see [`crate::persist`]).
     pub(crate) snapshot_running: AtomicBool,
+    /// Clients blocked on keys (kept by the server); writers note ready keys only when > 0.
+    pub blocked: AtomicUsize,
+    /// Where ready keys go.
+    ready_listener: OnceLock<Arc<dyn ReadyListener>>,
     /// INFO counters.
     pub stats: Stats,
 }
@@ -734,8 +770,15 @@ impl Keyspace {
             log_failure: Mutex::new(None),
             snapshot_running: AtomicBool::new(false),
             log_failed: AtomicBool::new(false),
+            blocked: AtomicUsize::new(0),
+            ready_listener: OnceLock::new(),
             stats: Stats::default(),
         }
+    }
+
+    /// Sets where ready keys go (once); false when one was already set.
+    pub fn set_ready_listener(&self, l: Arc<dyn ReadyListener>) -> bool {
+        self.ready_listener.set(l).is_ok()
     }
 
     /// The current time in ms, from the keyspace's clock.

@@ -7,6 +7,7 @@
 //! - [`keyspace`]: namespaces (SELECT 0-15 and named ones), shards, expiry, the single writer.
 //! - [`command`]: the command table that drives dispatch, `COMMAND`, and the CLI's help.
 //! - [`cmd`]: the handlers, one module per group.
+//! - [`types`]: hashes, lists, sets and sorted sets: structures, encodings, logged changes.
 //! - [`glob`], [`num`], [`clock`]: Redis-compatible matching, number parsing/formatting, time.
 //!
 //! What this crate is not: it has no sockets and no async runtime. Handlers take parsed
@@ -25,6 +26,7 @@ pub mod num;
 pub mod persist;
 pub mod reply;
 pub mod resp;
+pub mod types;
 pub mod value;
 
 pub use bytes::Bytes;

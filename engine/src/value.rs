@@ -1,7 +1,10 @@
-//! Values and their types. Strings only so far; hashes, lists, sets, sorted sets and streams
-//! join as their issues land, each as one more variant here.
+//! Values and their types. Strings live here; the collection types (hashes, lists, sets,
+//! sorted sets) each have a module under [`crate::types`] and are boxed here, so a `Value`
+//! stays the size of a string.
 
 use bytes::Bytes;
+
+use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
 
 /// Redis keeps strings up to this length in one allocation ("embstr").
 const EMBSTR_MAX_BYTES: usize = 44;
@@ -12,6 +15,14 @@ pub enum Value {
     /// A binary-safe string. `raw` records that the string was built by APPEND/SETRANGE, which
     /// Redis reports as the "raw" encoding whatever its length.
     Str { data: Bytes, raw: bool },
+    /// A hash.
+    Hash(Box<Hash>),
+    /// A list.
+    List(Box<List>),
+    /// A set.
+    Set(Box<Set>),
+    /// A sorted set.
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -35,6 +46,7 @@ impl Value {
     pub fn as_str(&self) -> Option<&Bytes> {
         match self {
             Value::Str { data, .. } => Some(data),
+            _ => None,
         }
     }
 
@@ -42,6 +54,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str { .. } => "string",
+            Value::Hash(_) => "hash",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -57,6 +73,10 @@ impl Value {
                     "raw"
                 }
             }
+            Value::Hash(h) => h.encoding(),
+            Value::List(l) => l.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -64,6 +84,21 @@ impl Value {
     pub fn memory_bytes(&self) -> usize {
         match self {
             Value::Str { data, .. } => std::mem::size_of::<Value>() + data.len(),
+            Value::Hash(h) => std::mem::size_of::<Value>() + h.memory_bytes(),
+            Value::List(l) => std::mem::size_of::<Value>() + l.memory_bytes(),
+            Value::Set(s) => std::mem::size_of::<Value>() + s.memory_bytes(),
+            Value::ZSet(z) => std::mem::size_of::<Value>() + z.memory_bytes(),
+        }
+    }
+
+    /// Number of elements of a collection (1 for a string).
+    pub fn len(&self) -> usize {
+        match self {
+            Value::Str { .. } => 1,
+            Value::Hash(h) => h.len(),
+            Value::List(l) => l.len(),
+            Value::Set(s) => s.len(),
+            Value::ZSet(z) => z.len(),
         }
     }
 }

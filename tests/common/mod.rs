@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod diff;
+
 use bytes::BytesMut;
 use vole_engine::resp::{encode_command, parse_value, Limits, Value};
 

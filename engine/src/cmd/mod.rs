@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::keyspace::{Db, Keyspace};
+use crate::keyspace::{Db, Keyspace, Writer};
 use crate::num;
 use crate::reply::CmdError;
 
@@ -66,6 +66,36 @@ impl<'a> Ctx<'a> {
             hits: 0,
             misses: 0,
         }
+    }
+}
+
+/// Counts a key lookup for INFO keyspace_hits / keyspace_misses.
+#[inline]
+pub fn note_lookup(ctx: &mut Ctx<'_>, hit: bool) {
+    if hit {
+        ctx.hits += 1;
+    } else {
+        ctx.misses += 1;
+    }
+}
+
+/// Adds `n` changes to the dirty counter (INFO rdb_changes_since_last_save).
+#[inline]
+pub fn note_dirty(ctx: &Ctx<'_>, n: u64) {
+    ctx.ks
+        .stats
+        .dirty
+        .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Logs a collection change of type `tag` (see [`crate::types`]) on `key` of namespace `db`.
+#[inline]
+pub fn log_coll(w: &mut Writer<'_>, db: u32, key: &[u8], tag: u8, body: &[u8]) {
+    if body.is_empty() {
+        return;
+    }
+    if let Some(r) = w.record() {
+        r.coll(db, key, tag, body);
     }
 }
 

@@ -1021,6 +1021,18 @@ pub fn record_text(out: &mut String, lsn: u64, kind: u8, record: &Record<'_>) {
                 out.push_str("NS_DROP name=");
                 push_quoted(out, name.as_bytes());
             }
+            Effect::Coll { db, key, tag, body } => {
+                let _ = write!(out, "{} db={db} key=", vole_engine::types::type_name(*tag));
+                push_quoted(out, key);
+                out.push(' ');
+                match vole_engine::types::describe(*tag, body) {
+                    Ok(ops) => out.push_str(&ops),
+                    Err(e) => {
+                        let _ = write!(out, "undecodable body ({e}): ");
+                        text::push_quoted_capped(out, body);
+                    }
+                }
+            }
         }
     }
 }
@@ -1106,6 +1118,19 @@ pub fn record_json(out: &mut String, lsn: u64, kind: u8, record: &Record<'_>) {
             Effect::NsDrop { name } => {
                 out.push_str("{\"op\":\"NS_DROP\",\"name\":");
                 push_json_str(out, name);
+            }
+            Effect::Coll { db, key, tag, body } => {
+                out.push_str("{\"op\":\"COLL\"");
+                json_key(out, *db, key);
+                out.push_str(",\"type\":");
+                push_json_str(out, vole_engine::types::type_name(*tag));
+                out.push_str(",\"ops\":");
+                match vole_engine::types::describe(*tag, body) {
+                    Ok(ops) => push_json_str(out, &ops),
+                    Err(_) => out.push_str("null"),
+                }
+                out.push_str(",\"body\":");
+                push_json_bytes(out, body);
             }
         }
         out.push('}');
