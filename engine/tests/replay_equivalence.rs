@@ -4,6 +4,8 @@
 //! the log must equal the original key for key, value for value, expiry for expiry. A
 //! snapshot taken in the middle plus the records after it must give the same state too.
 
+mod replay_gen;
+
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -12,9 +14,11 @@ use rand::{Rng, SeedableRng};
 use vole_engine::clock::ManualClock;
 use vole_engine::cmd::{Ctx, EngineLimits};
 use vole_engine::command::{resolve, Exec};
-use vole_engine::effect::{apply_record, EffectLog};
+use vole_engine::effect::{apply_record, put_value, EffectLog};
 use vole_engine::keyspace::{Keyspace, SHARDS};
 use vole_engine::persist::{begin_snapshot, loader};
+
+use replay_gen::random_command;
 
 #[derive(Default)]
 struct MemLog {
@@ -49,92 +53,15 @@ fn dump(ks: &Keyspace) -> Dump {
     for db in ks.all_dbs() {
         for i in 0..SHARDS {
             for e in db.read(i).iter() {
-                let v = e
-                    .value
-                    .value
-                    .as_str()
-                    .map(|b| b.to_vec())
-                    .unwrap_or_default();
+                // The full value encoding: type, contents and iteration order.
+                let mut v = Vec::new();
+                put_value(&mut v, &e.value.value);
                 out.push((db.id, e.key.to_vec(), v, e.value.expire_at));
             }
         }
     }
     out.sort();
     out
-}
-
-fn random_command(rng: &mut StdRng) -> Vec<String> {
-    let k = |rng: &mut StdRng| format!("k{}", rng.gen_range(0..40));
-    let n = |rng: &mut StdRng| rng.gen_range(-5i64..200).to_string();
-    let cmds: Vec<Vec<String>> = vec![
-        vec!["SET".into(), k(rng), n(rng)],
-        vec![
-            "SET".into(),
-            k(rng),
-            "v".into(),
-            "PX".into(),
-            rng.gen_range(1..300).to_string(),
-        ],
-        vec!["SET".into(), k(rng), "kept".into(), "KEEPTTL".into()],
-        vec!["SET".into(), k(rng), "nx".into(), "NX".into(), "GET".into()],
-        vec!["SET".into(), k(rng), "xx".into(), "XX".into()],
-        vec!["SETNX".into(), k(rng), "s".into()],
-        vec!["SETEX".into(), k(rng), "1".into(), "e".into()],
-        vec![
-            "PSETEX".into(),
-            k(rng),
-            rng.gen_range(1..500).to_string(),
-            "p".into(),
-        ],
-        vec!["GETSET".into(), k(rng), n(rng)],
-        vec!["MSET".into(), k(rng), "m1".into(), k(rng), "m2".into()],
-        vec!["MSETNX".into(), k(rng), "x1".into(), k(rng), "x2".into()],
-        vec!["GETDEL".into(), k(rng)],
-        vec![
-            "GETEX".into(),
-            k(rng),
-            "PX".into(),
-            rng.gen_range(1..400).to_string(),
-        ],
-        vec!["GETEX".into(), k(rng), "PERSIST".into()],
-        vec![
-            "SETRANGE".into(),
-            k(rng),
-            rng.gen_range(0..20).to_string(),
-            "xyz".into(),
-        ],
-        vec!["APPEND".into(), k(rng), "++".into()],
-        vec!["INCR".into(), k(rng)],
-        vec!["DECRBY".into(), k(rng), "7".into()],
-        vec!["INCRBYFLOAT".into(), k(rng), "0.1".into()],
-        vec!["DEL".into(), k(rng), k(rng)],
-        vec!["UNLINK".into(), k(rng)],
-        vec!["RENAME".into(), k(rng), k(rng)],
-        vec!["RENAMENX".into(), k(rng), k(rng)],
-        vec!["COPY".into(), k(rng), k(rng), "REPLACE".into()],
-        vec!["COPY".into(), k(rng), k(rng), "DB".into(), "1".into()],
-        vec!["EXPIRE".into(), k(rng), rng.gen_range(-1..3).to_string()],
-        vec![
-            "PEXPIRE".into(),
-            k(rng),
-            rng.gen_range(1..400).to_string(),
-            "GT".into(),
-        ],
-        vec!["PERSIST".into(), k(rng)],
-    ];
-    let i = rng.gen_range(0..cmds.len() + 2);
-    if i == cmds.len() {
-        // Rarely, a flush.
-        if rng.gen_range(0..20) == 0 {
-            return vec!["FLUSHDB".into()];
-        }
-        return vec!["GET".into(), k(rng)];
-    }
-    if i == cmds.len() + 1 {
-        let all = rng.gen_range(0..40) == 0;
-        return vec![if all { "FLUSHALL" } else { "PING" }.into()];
-    }
-    cmds[i].clone()
 }
 
 fn replay_into(ks: &Keyspace, records: &[(u64, u8, Vec<u8>)]) {

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod diff;
+pub mod restart;
 
 use bytes::BytesMut;
 use vole_engine::resp::{encode_command, parse_value, Limits, Value};
