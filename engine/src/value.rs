@@ -92,7 +92,7 @@ impl Value {
     }
 
     /// Number of elements of a collection (1 for a string).
-    pub fn len(&self) -> usize {
+    pub fn elements(&self) -> usize {
         match self {
             Value::Str { .. } => 1,
             Value::Hash(h) => h.len(),
