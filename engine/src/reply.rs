@@ -37,6 +37,21 @@ pub enum Reply {
     Verbatim(&'static str, Bytes),
     /// An out-of-band push (`>` in RESP3), an array in RESP2.
     Push(Vec<Reply>),
+    /// Not a reply: a blocking command (BLPOP, BZPOPMIN, ...) found nothing to serve and asks
+    /// the server to park the client until one of the keys gets elements or the timeout
+    /// passes, then run the command again (or answer `on_timeout`). Never encoded.
+    Block(Box<BlockOn>),
+}
+
+/// What a blocked command waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockOn {
+    /// The keys (in the connection's namespace) whose changes may serve the command.
+    pub keys: Vec<Bytes>,
+    /// How long to wait in ms; 0 waits forever.
+    pub timeout_ms: u64,
+    /// The reply when the timeout passes (a null array for BLPOP, a null bulk for BLMOVE).
+    pub on_timeout: Reply,
 }
 
 impl Reply {

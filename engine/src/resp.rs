@@ -753,6 +753,9 @@ pub fn encode(reply: &Reply, proto: Proto, out: &mut BytesMut) {
         Reply::Ok => out.extend_from_slice(b"+OK\r\n"),
         Reply::Status(s) => put_line(out, b'+', s),
         Reply::Error(e) => put_line(out, b'-', e),
+        // The server always resolves a Block (waiting, then re-running the command); one
+        // reaching the encoder is answered as its timeout reply rather than sent raw.
+        Reply::Block(b) => encode(&b.on_timeout, proto, out),
         Reply::Int(i) => {
             out.put_u8(b':');
             put_i64(out, *i);
