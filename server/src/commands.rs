@@ -312,10 +312,12 @@ pub fn client_line(s: &Session, c: &ClientInfo) -> String {
     if c.no_touch.load(Ordering::Relaxed) {
         flags.push('T');
     }
+    if s.server.blocking.is_blocked(c.id) {
+        flags.push('b');
+    }
     if flags.is_empty() {
         flags.push('N');
     }
-    let _ = s;
     format!(
         "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
@@ -486,17 +488,19 @@ async fn client(s: &mut Session, args: &[Bytes]) -> CmdResult {
             Ok(Reply::Ok)
         }
         "unblock" => {
-            int_arg(&args[2]).map_err(|_| CmdError::NotInteger)?;
+            let id = int_arg(&args[2]).map_err(|_| CmdError::NotInteger)?;
+            let mut how = crate::blocking::Unblock::Timeout;
             if let Some(mode) = args.get(3) {
-                if !is(mode, "timeout") && !is(mode, "error") {
+                if is(mode, "error") {
+                    how = crate::blocking::Unblock::Error;
+                } else if !is(mode, "timeout") {
                     return Err(CmdError::err(
                         "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
                     ));
                 }
             }
-            // No command blocks yet (blocking pops and XREAD arrive with their types), so no
-            // client can be in a blocked state to release.
-            Ok(Reply::Int(0))
+            let done = u64::try_from(id).is_ok_and(|id| s.server.blocking.unblock(id, how));
+            Ok(Reply::Int(i64::from(done)))
         }
         _ => Ok(help_reply(&[
             "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

@@ -14,8 +14,9 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use vole_engine::cmd::{Ctx, EngineLimits};
-use vole_engine::command::{flags, resolve, Command, Exec};
+use vole_engine::command::{flags, resolve, Command, Exec, Handler};
 use vole_engine::keyspace::Db;
+use vole_engine::reply::BlockOn;
 use vole_engine::resp::{self, Limits, Proto};
 use vole_engine::{CmdError, Reply};
 
@@ -154,6 +155,8 @@ pub enum Outcome {
     Reply(Reply),
     /// No reply at all (SHUTDOWN succeeded, the process is going away).
     Silent,
+    /// A blocking command found nothing to serve: park the client (see [`block`]).
+    Block(Box<BlockOn>, Handler, bool),
 }
 
 /// Serve one connection until it closes.
@@ -224,7 +227,7 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
         s.limits.proto_max_bulk_len_bytes = bulk_limit;
         s.now_ms = s.server.ks.now_ms();
         let server = s.server.clone();
-        let busy = InFlight::enter(&server);
+        let mut busy = Some(InFlight::enter(&server));
         if server.shutting_down.load(Ordering::Acquire) {
             // Shutdown has begun: run nothing more; what was answered already is flushed.
             flush(s, &mut io, qlimit).await?;
@@ -238,7 +241,22 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
             };
             match parser.parse(&mut io.inbuf, &limits) {
                 Ok(Some(args)) => {
-                    if let Outcome::Reply(reply) = execute(s, &args).await {
+                    let outcome = match execute(s, &args).await {
+                        Outcome::Block(on, handler, write) => {
+                            // Earlier replies go out first; a blocked client is not a command
+                            // in flight (shutdown does not wait for it).
+                            flush(s, &mut io, qlimit).await?;
+                            drop(busy.take());
+                            let r = block(s, &mut io, qlimit, *on, handler, write, &args).await?;
+                            busy = Some(InFlight::enter(&server));
+                            match r {
+                                Some(reply) => Outcome::Reply(reply),
+                                None => return Ok(()),
+                            }
+                        }
+                        other => other,
+                    };
+                    if let Outcome::Reply(reply) = outcome {
                         let start = io.out.len();
                         emit(s, &reply, &mut io.out);
                         if std::mem::take(&mut s.wrote) && !reply.is_error() {
@@ -434,22 +452,10 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
     }
     let started = Instant::now();
     let outcome = match cmd.exec {
-        Exec::Engine(handler) => {
-            let mut ctx = Ctx::at(&s.server.ks, &s.db, &s.limits, s.now_ms);
-            ctx.no_touch = s.info.no_touch.load(Ordering::Relaxed);
-            let mut reply = handler(&mut ctx, args).unwrap_or_else(Reply::from);
-            s.local.hits += ctx.hits;
-            s.local.misses += ctx.misses;
-            if write && s.server.ks.is_logged() {
-                if s.server.ks.log_failed() {
-                    // The record may not have reached the log: do not acknowledge it.
-                    reply = misconf(&s.server).into();
-                } else {
-                    s.wrote = true;
-                }
-            }
-            Outcome::Reply(reply)
-        }
+        Exec::Engine(handler) => match run_engine(s, handler, args, write) {
+            Reply::Block(on) => Outcome::Block(on, handler, write),
+            reply => Outcome::Reply(reply),
+        },
         Exec::Server(which) => crate::commands::run(s, which, args).await,
         Exec::Container => Outcome::Reply(CmdError::WrongArity(cmd.name.to_string()).into()),
     };
@@ -466,6 +472,92 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
             .maybe_slowlog(args, took, &s.info, s.slowlog_threshold_us);
     }
     outcome
+}
+
+/// Runs an engine handler at the session's time and namespace.
+fn run_engine(s: &mut Session, handler: Handler, args: &[Bytes], write: bool) -> Reply {
+    let mut ctx = Ctx::at(&s.server.ks, &s.db, &s.limits, s.now_ms);
+    ctx.no_touch = s.info.no_touch.load(Ordering::Relaxed);
+    let mut reply = handler(&mut ctx, args).unwrap_or_else(Reply::from);
+    s.local.hits += ctx.hits;
+    s.local.misses += ctx.misses;
+    if write && s.server.ks.is_logged() && !matches!(reply, Reply::Block(_)) {
+        if s.server.ks.log_failed() {
+            // The record may not have reached the log: do not acknowledge it.
+            reply = misconf(&s.server).into();
+        } else {
+            s.wrote = true;
+        }
+    }
+    reply
+}
+
+/// Parks a client whose blocking command found nothing, until a key it waits on gets
+/// elements (then the command runs again), its timeout passes, `CLIENT UNBLOCK`, or the
+/// client goes away (`None`). Input the client sends meanwhile is kept for after.
+async fn block(
+    s: &mut Session,
+    io: &mut Io<'_>,
+    qlimit: usize,
+    on: BlockOn,
+    handler: Handler,
+    write: bool,
+    args: &[Bytes],
+) -> std::io::Result<Option<Reply>> {
+    let server = s.server.clone();
+    let keys: Vec<(u32, Bytes)> = on.keys.iter().map(|k| (s.db.id, k.clone())).collect();
+    let waiter = server.blocking.register(s.info.id, &keys);
+    let deadline = (on.timeout_ms > 0)
+        .then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(on.timeout_ms));
+    let result = loop {
+        // Run again now that the client is registered: a push that landed between the first
+        // run and the registration reported no keys (nobody was blocked yet).
+        s.now_ms = server.ks.now_ms();
+        if write && server.ks.log_failed() {
+            break Ok(Some(misconf(&server).into()));
+        }
+        match run_engine(s, handler, args, write) {
+            Reply::Block(_) => {}
+            reply => break Ok(Some(reply)),
+        }
+        let can_read = !io.eof && io.inbuf.len() <= qlimit;
+        if can_read && io.inbuf.capacity() - io.inbuf.len() < READ_CHUNK_BYTES / 2 {
+            io.inbuf.reserve(READ_CHUNK_BYTES);
+        }
+        let timeout = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = waiter.wake.notified() => {
+                match waiter.take_unblock() {
+                    Some(crate::blocking::Unblock::Timeout) => break Ok(Some(on.on_timeout.clone())),
+                    Some(crate::blocking::Unblock::Error) => {
+                        break Ok(Some(Reply::Error(Bytes::from_static(
+                            b"UNBLOCKED client unblocked via CLIENT UNBLOCK",
+                        ))))
+                    }
+                    None => {}
+                }
+            }
+            _ = timeout => break Ok(Some(on.on_timeout.clone())),
+            r = io.sock.read_buf(&mut io.inbuf), if can_read => match r {
+                Ok(0) => {
+                    io.eof = true;
+                    break Ok(None);
+                }
+                Ok(n) => {
+                    server.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Err(e) => break Err(e),
+            },
+            _ = s.info.kill.notified() => break Ok(None),
+        }
+    };
+    server.blocking.unregister(&waiter, &keys);
+    result
 }
 
 /// CLIENT PAUSE: hold this command until the pause ends (all commands, or only writes).

@@ -86,8 +86,10 @@ fn section(s: &Session, name: &str, o: &mut String) {
             let clients = srv.clients.lock().len();
             let _ = write!(
                 o,
-                "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\npubsub_clients:0\r\n",
-                cfg.maxclients
+                "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\npubsub_clients:0\r\ntotal_blocking_keys:{}\r\n",
+                cfg.maxclients,
+                srv.blocking.blocked_clients(),
+                srv.blocking.blocked_keys(),
             );
         }
         "memory" => {

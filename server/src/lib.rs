@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alloc_stats;
+pub mod blocking;
 pub mod commands;
 pub mod config;
 pub mod conn;

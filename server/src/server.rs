@@ -95,6 +95,8 @@ pub struct Server {
     pub shutdown_save: AtomicBool,
     /// Commands running right now (shutdown waits for them).
     pub in_flight: AtomicU64,
+    /// Clients blocked by BLPOP and friends.
+    pub blocking: Arc<crate::blocking::Blocking>,
 }
 
 impl Server {
@@ -131,7 +133,9 @@ impl Server {
         }
         let cmd_stats = (0..cmd_names.len()).map(|_| CmdStat::default()).collect();
         let now_s = clock.now_ms() / 1000;
+        let blocking = crate::blocking::install(&ks);
         Arc::new(Server {
+            blocking,
             ks,
             persist,
             config: RwLock::new(config),
