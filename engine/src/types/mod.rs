@@ -136,3 +136,124 @@ pub(crate) fn finish(empty: bool, created: Option<Value>) -> Replayed {
         (false, None) => Replayed::Changed,
     }
 }
+
+/// Elements per command in [`rebuild_commands`], so no command grows without bound.
+const REBUILD_BATCH: usize = 512;
+
+/// Redis commands that rebuild `value` at `key` on an empty key (SET, HSET, RPUSH, SADD,
+/// ZADD, the collections in batches), for `vole-tool snapshot export --format resp`.
+pub fn rebuild_commands(key: &[u8], value: &Value) -> Vec<Vec<bytes::Bytes>> {
+    use bytes::Bytes;
+    let k = Bytes::copy_from_slice(key);
+    let mut out = Vec::new();
+    let mut cmd: Vec<Bytes> = Vec::new();
+    let mut n = 0;
+    let flush = |cmd: &mut Vec<Bytes>, n: &mut usize, out: &mut Vec<Vec<Bytes>>| {
+        if *n > 0 {
+            out.push(std::mem::take(cmd));
+            *n = 0;
+        }
+    };
+    let start = |cmd: &mut Vec<Bytes>, n: usize, name: &'static str| {
+        if n == 0 {
+            cmd.push(Bytes::from_static(name.as_bytes()));
+            cmd.push(k.clone());
+        }
+    };
+    match value {
+        Value::Str { data, .. } => {
+            out.push(vec![Bytes::from_static(b"SET"), k.clone(), data.clone()]);
+        }
+        Value::Hash(h) => {
+            for (f, v) in h.iter() {
+                start(&mut cmd, n, "HSET");
+                cmd.push(f.clone());
+                cmd.push(v.clone());
+                n += 1;
+                if n == REBUILD_BATCH {
+                    flush(&mut cmd, &mut n, &mut out);
+                }
+            }
+        }
+        Value::List(l) => {
+            for e in l.items() {
+                start(&mut cmd, n, "RPUSH");
+                cmd.push(e.clone());
+                n += 1;
+                if n == REBUILD_BATCH {
+                    flush(&mut cmd, &mut n, &mut out);
+                }
+            }
+        }
+        Value::Set(s) => {
+            for m in s.iter() {
+                start(&mut cmd, n, "SADD");
+                cmd.push(m.clone());
+                n += 1;
+                if n == REBUILD_BATCH {
+                    flush(&mut cmd, &mut n, &mut out);
+                }
+            }
+        }
+        Value::ZSet(z) => {
+            for (m, s) in z.iter() {
+                start(&mut cmd, n, "ZADD");
+                cmd.push(Bytes::from(crate::num::fmt_double(s)));
+                cmd.push(m.clone());
+                n += 1;
+                if n == REBUILD_BATCH {
+                    flush(&mut cmd, &mut n, &mut out);
+                }
+            }
+        }
+    }
+    flush(&mut cmd, &mut n, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn words(cmds: &[Vec<Bytes>]) -> Vec<Vec<String>> {
+        cmds.iter()
+            .map(|c| {
+                c.iter()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rebuild_commands_recreate_each_type_in_batches() {
+        // Proves the export commands name every element, keep order, and split big values.
+        let mut l = list::List::new();
+        for i in 0..1030 {
+            l.items_mut().push_back(Bytes::from(i.to_string()));
+        }
+        let cmds = rebuild_commands(b"l", &Value::List(Box::new(l)));
+        assert_eq!(cmds.len(), 3);
+        assert_eq!(cmds[0].len(), 2 + 512);
+        assert_eq!(cmds[2].len(), 2 + 6);
+        assert_eq!(words(&cmds)[2][7], "1029");
+        let mut z = zset::ZSet::new();
+        z.insert(b"b", 2.5);
+        z.insert(b"a", f64::NEG_INFINITY);
+        let cmds = rebuild_commands(b"z", &Value::ZSet(Box::new(z)));
+        assert_eq!(
+            words(&cmds),
+            vec![vec!["ZADD", "z", "-inf", "a", "2.5", "b"]]
+        );
+        let mut h = hash::Hash::new();
+        h.set(b"f", Bytes::from_static(b"v"));
+        let cmds = rebuild_commands(b"h", &Value::Hash(Box::new(h)));
+        assert_eq!(words(&cmds), vec![vec!["HSET", "h", "f", "v"]]);
+        let mut s = set::Set::new();
+        s.add(b"m");
+        let cmds = rebuild_commands(b"s", &Value::Set(Box::new(s)));
+        assert_eq!(words(&cmds), vec![vec!["SADD", "s", "m"]]);
+        assert!(rebuild_commands(b"e", &Value::Set(Box::new(set::Set::new()))).is_empty());
+    }
+}

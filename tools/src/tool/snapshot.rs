@@ -289,19 +289,15 @@ impl RespOut {
             ));
             return;
         }
-        let Some(data) = e.value.as_str() else {
-            skipped.add(format!(
-                "of type {} (no RESP export for it yet)",
-                e.value.type_name()
-            ));
-            return;
-        };
         if self.selected != Some(e.db) {
             let db = e.db.to_string();
             encode_command(&[b"SELECT".as_slice(), db.as_bytes()], &mut self.buf);
             self.selected = Some(e.db);
         }
-        encode_command(&[b"SET".as_slice(), e.key, data.as_ref()], &mut self.buf);
+        for cmd in vole_engine::types::rebuild_commands(e.key, &e.value) {
+            let parts: Vec<&[u8]> = cmd.iter().map(|b| b.as_ref()).collect();
+            encode_command(&parts, &mut self.buf);
+        }
         if e.expire_at != 0 {
             let at = e.expire_at.to_string();
             encode_command(

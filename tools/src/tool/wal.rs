@@ -1042,12 +1042,51 @@ fn json_key(out: &mut String, db: u32, key: &[u8]) {
     push_json_bytes(out, key);
 }
 
-/// Appends `,"value":...,"type":"..."` for a value (`null` value for non-string types).
+/// Appends `,"value":...,"type":"..."` for a value: a string for strings, an array of
+/// elements for lists and sets, of `[field, value]` pairs for hashes and of `[member, score]`
+/// pairs for sorted sets (scores as JSON numbers, or the strings "inf", "-inf").
 pub fn json_value(out: &mut String, value: &Value) {
     out.push_str(",\"value\":");
-    match value.as_str() {
-        Some(data) => push_json_bytes(out, data),
-        None => out.push_str("null"),
+    let list = |out: &mut String, items: &mut dyn Iterator<Item = &bytes::Bytes>| {
+        out.push('[');
+        for (i, e) in items.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_json_bytes(out, e);
+        }
+        out.push(']');
+    };
+    match value {
+        Value::Str { data, .. } => push_json_bytes(out, data),
+        Value::List(l) => list(out, &mut l.items().iter()),
+        Value::Set(s) => list(out, &mut s.iter()),
+        Value::Hash(h) => {
+            out.push('[');
+            for (i, (f, v)) in h.iter().enumerate() {
+                out.push_str(if i > 0 { ",[" } else { "[" });
+                push_json_bytes(out, f);
+                out.push(',');
+                push_json_bytes(out, v);
+                out.push(']');
+            }
+            out.push(']');
+        }
+        Value::ZSet(z) => {
+            out.push('[');
+            for (i, (m, s)) in z.iter().enumerate() {
+                out.push_str(if i > 0 { ",[" } else { "[" });
+                push_json_bytes(out, m);
+                out.push(',');
+                if s.is_finite() {
+                    out.push_str(&vole_engine::num::fmt_double(s));
+                } else {
+                    push_json_str(out, &vole_engine::num::fmt_double(s));
+                }
+                out.push(']');
+            }
+            out.push(']');
+        }
     }
     out.push_str(",\"type\":");
     push_json_str(out, value.type_name());
