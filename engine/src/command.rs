@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
-use crate::cmd::{keys, meta, string, Ctx};
+use crate::cmd::{keys, meta, sort, string, Ctx};
 use crate::reply::CmdResult;
 
 /// A handler that runs inside the engine.
@@ -770,6 +770,8 @@ pub static COMMANDS: &[Command] = &[
     c("setrange", 4, WD, K1, "string", "2.2.0", "key offset value", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", E(string::setrange)),
     c("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, NK, "server", "1.0.0", "[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]", "Synchronously saves the database(s) to disk and shuts down the Redis server.", S(SC::Shutdown)),
     container("slowlog", "server", "2.2.12", "A container for slow log commands.", &SLOWLOG_SUBS),
+    c("sort", -2, WD | MOVABLE_KEYS, K1, "generic", "1.0.0", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA] [STORE destination]", "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.", E(sort::sort)),
+    c("sort_ro", -2, R | MOVABLE_KEYS, K1, "generic", "7.0.0", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA]", "Returns the sorted elements of a list, a set, or a sorted set.", E(sort::sort_ro)),
     c("strlen", 2, RF, K1, "string", "2.2.0", "key", "Returns the length of a string value.", E(string::strlen)),
     c("substr", 4, R, K1, "string", "1.0.0", "key start end", "Returns a substring from a string value.", E(string::getrange)),
     c("swapdb", 3, WF, NK, "server", "4.0.0", "index1 index2", "Swaps two Redis databases.", S(SC::Swapdb)),

@@ -4,6 +4,7 @@
 
 pub mod keys;
 pub mod meta;
+pub mod sort;
 pub mod string;
 
 use std::sync::Arc;
