@@ -173,7 +173,11 @@ pub fn bit_range(len_bytes: usize, start: i64, end: i64, bit_unit: bool) -> Opti
     } else {
         start
     };
-    let mut end = if end < 0 { tot.saturating_add(end) } else { end };
+    let mut end = if end < 0 {
+        tot.saturating_add(end)
+    } else {
+        end
+    };
     start = start.max(0);
     end = end.max(0);
     if end >= tot {
@@ -212,9 +216,7 @@ pub fn find_bit(p: &[u8], bit: u8, s: u64, e: u64) -> Option<u64> {
     let skip = if bit == 1 { 0u8 } else { 0xff };
     let mut i = s;
     while i <= e {
-        let Some(&b) = p.get((i >> 3) as usize) else {
-            return None;
-        };
+        let &b = p.get((i >> 3) as usize)?;
         if i & 7 == 0 && e - i >= 7 && b == skip {
             i += 8;
             continue;
@@ -467,11 +469,11 @@ impl FieldType {
     /// `v` reduced to this type's width (two's complement for signed).
     fn wrap(self, v: i128) -> i64 {
         let raw = (v as u128 as u64) & mask(self.bits);
-        self.from_raw(raw)
+        self.value_of(raw)
     }
 
     /// The value of the raw field bits.
-    fn from_raw(self, raw: u64) -> i64 {
+    fn value_of(self, raw: u64) -> i64 {
         if self.signed && self.bits < 64 && raw & (1 << (self.bits - 1)) != 0 {
             (raw | !mask(self.bits)) as i64
         } else {
@@ -541,7 +543,7 @@ struct Op {
 
 /// Runs one write op on `p`, returning the reply and whether bytes were written.
 fn run_op(p: &mut [u8], o: &Op) -> (Reply, bool) {
-    let old = o.ty.from_raw(get_field(p, o.offset, o.ty.bits));
+    let old = o.ty.value_of(get_field(p, o.offset, o.ty.bits));
     let (exact, ret_old) = match o.op {
         FieldOp::Get => return (Reply::Int(old), false),
         // Unsigned SET takes the argument as an unsigned 64-bit number, as Redis does.
@@ -628,7 +630,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: &[Bytes], ro: bool) -> CmdResult {
         let s = read_str(ctx, &args[1])?.unwrap_or_default();
         return Ok(Reply::Array(
             ops.iter()
-                .map(|o| Reply::Int(o.ty.from_raw(get_field(&s, o.offset, o.ty.bits))))
+                .map(|o| Reply::Int(o.ty.value_of(get_field(&s, o.offset, o.ty.bits))))
                 .collect(),
         ));
     }
@@ -734,7 +736,7 @@ mod tests {
             signed: true,
             bits: 4,
         };
-        assert_eq!(i4.from_raw(get_field(&p, 4, 4)), -6);
+        assert_eq!(i4.value_of(get_field(&p, 4, 4)), -6);
     }
 
     #[test]
