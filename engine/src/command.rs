@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
-use crate::cmd::{keys, meta, sort, string, Ctx};
+use crate::cmd::{bitmap, hll, keys, meta, sort, string, Ctx};
 use crate::reply::CmdResult;
 
 /// A handler that runs inside the engine.
@@ -703,6 +703,11 @@ pub static COMMANDS: &[Command] = &[
     c("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NK, "connection", "1.0.0", "[username] password", "Authenticates the connection.", S(SC::Auth)),
     c("bgrewriteaof", 1, ADMIN | NOSCRIPT, NK, "server", "1.0.0", "", "Asynchronously rewrites the append-only file to disk.", S(SC::Bgrewriteaof)),
     c("bgsave", -1, ADMIN | NOSCRIPT, NK, "server", "1.0.0", "[SCHEDULE]", "Asynchronously saves the database(s) to disk.", S(SC::Bgsave)),
+    c("bitcount", -2, R, K1, "bitmap", "2.6.0", "key [start end [BYTE | BIT]]", "Counts the number of set bits (population counting) in a string.", E(bitmap::bitcount)),
+    c("bitfield", -2, WD, K1, "bitmap", "3.2.0", "key [GET encoding offset | [OVERFLOW <WRAP | SAT | FAIL>] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW <WRAP | SAT | FAIL>] <SET encoding offset value | INCRBY encoding offset increment> ...]]", "Performs arbitrary bitfield integer operations on strings.", E(bitmap::bitfield)),
+    c("bitfield_ro", -2, RF, K1, "bitmap", "6.0.0", "key [GET encoding offset [GET encoding offset ...]]", "Performs arbitrary read-only bitfield integer operations on strings.", E(bitmap::bitfield_ro)),
+    c("bitop", -4, WD, (2, -1, 1), "bitmap", "2.6.0", "<AND | OR | XOR | NOT> destkey key [key ...]", "Performs bitwise operations on multiple strings, and stores the result.", E(bitmap::bitop)),
+    c("bitpos", -3, R, K1, "bitmap", "2.8.7", "key bit [start [end [BYTE | BIT]]]", "Finds the first set (1) or clear (0) bit in a string.", E(bitmap::bitpos)),
     container("client", "connection", "2.4.0", "A container for client connection commands.", &CLIENT_SUBS),
     Command {
         name: "command",
@@ -731,6 +736,7 @@ pub static COMMANDS: &[Command] = &[
     c("flushall", -1, W, NK, "server", "1.0.0", "[ASYNC | SYNC]", "Removes all keys from all databases.", E(keys::flushall)),
     c("flushdb", -1, W, NK, "server", "1.0.0", "[ASYNC | SYNC]", "Remove all keys from the current database.", E(keys::flushdb)),
     c("get", 2, RF, K1, "string", "1.0.0", "key", "Returns the string value of a key.", E(string::get)),
+    c("getbit", 3, RF, K1, "bitmap", "2.2.0", "key offset", "Returns a bit value by offset.", E(bitmap::getbit)),
     c("getdel", 2, WF, K1, "string", "6.2.0", "key", "Returns the string value of a key after deleting the key.", E(string::getdel)),
     c("getex", -2, WF, K1, "string", "6.2.0", "key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]", "Returns the string value of a key after setting its expiration time.", E(string::getex)),
     c("getrange", 4, R, K1, "string", "2.4.0", "key start end", "Returns a substring of the string stored at a key.", E(string::getrange)),
@@ -753,6 +759,9 @@ pub static COMMANDS: &[Command] = &[
     c("pexpire", -3, WF, K1, "generic", "2.6.0", "key milliseconds [NX | XX | GT | LT]", "Sets the expiration time of a key in milliseconds.", E(keys::expire)),
     c("pexpireat", -3, WF, K1, "generic", "2.6.0", "key unix-time-milliseconds [NX | XX | GT | LT]", "Sets the expiration time of a key to a Unix milliseconds timestamp.", E(keys::expire)),
     c("pexpiretime", 2, RF, K1, "generic", "7.0.0", "key", "Returns the expiration time of a key as a Unix milliseconds timestamp.", E(keys::ttl)),
+    c("pfadd", -2, WDF, K1, "hyperloglog", "2.8.9", "key [element [element ...]]", "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.", E(hll::pfadd)),
+    c("pfcount", -2, R | MAY_REPLICATE, KALL, "hyperloglog", "2.8.9", "key [key ...]", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).", E(hll::pfcount)),
+    c("pfmerge", -2, WD, KALL, "hyperloglog", "2.8.9", "destkey [sourcekey [sourcekey ...]]", "Merges one or more HyperLogLog values into a single key.", E(hll::pfmerge)),
     c("ping", -1, FAST, NK, "connection", "1.0.0", "[message]", "Returns the server's liveliness response.", S(SC::Ping)),
     c("psetex", 4, WD, K1, "string", "2.6.0", "key milliseconds value", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", E(string::setex)),
     c("pttl", 2, RF, K1, "generic", "2.6.0", "key", "Returns the expiration time in milliseconds of a key.", E(keys::ttl)),
@@ -765,6 +774,7 @@ pub static COMMANDS: &[Command] = &[
     c("scan", -2, R, NK, "generic", "2.8.0", "cursor [MATCH pattern] [COUNT count] [TYPE type]", "Iterates over the key names in the database.", E(keys::scan)),
     c("select", 2, CONN, NK, "connection", "1.0.0", "index", "Changes the selected database.", S(SC::Select)),
     c("set", -3, WD, K1, "string", "1.0.0", "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", E(string::set)),
+    c("setbit", 4, WD, K1, "bitmap", "2.2.0", "key offset value", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", E(bitmap::setbit)),
     c("setex", 4, WD, K1, "string", "2.0.0", "key seconds value", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", E(string::setex)),
     c("setnx", 3, WDF, K1, "string", "1.0.0", "key value", "Set the string value of a key only when the key doesn't exist.", E(string::setnx)),
     c("setrange", 4, WD, K1, "string", "2.2.0", "key offset value", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", E(string::setrange)),

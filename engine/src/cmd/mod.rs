@@ -2,6 +2,8 @@
 //! `fn(&mut Ctx, &[Bytes]) -> CmdResult`, where `args[0]` is the command name; the generic
 //! checks (unknown command, arity, auth) already happened in the server's gate.
 
+pub mod bitmap;
+pub mod hll;
 pub mod keys;
 pub mod meta;
 pub mod sort;
