@@ -2,8 +2,10 @@
 //! `fn(&mut Ctx, &[Bytes]) -> CmdResult`, where `args[0]` is the command name; the generic
 //! checks (unknown command, arity, auth) already happened in the server's gate.
 
+pub mod hash;
 pub mod keys;
 pub mod meta;
+pub mod set;
 pub mod string;
 
 use std::sync::Arc;

@@ -1,13 +1,23 @@
 //! Hashes: field -> value maps.
 //!
-//! Stored as an insertion-ordered map ([`indexmap`]): O(1) lookup, O(1) removal by swapping
-//! the last entry into the hole, and O(1) access by position, which HRANDFIELD and HSCAN use.
+//! Stored as an insertion-ordered map ([`indexmap`]): O(1) lookup, O(1) access by position
+//! (HRANDFIELD, HSCAN). Removal keeps Redis's listpack order while the hash is small: with at
+//! most [`LISTPACK_MAX_ENTRIES`] fields a removal shifts the later fields down (O(n), n ≤ 128),
+//! as deleting from a listpack does, so `HGETALL` answers in the order Redis does; a larger
+//! hash removes in O(1) by swapping the last field into the hole. The rule depends only on
+//! the contents (the field count), never on history, so replaying a body on a value loaded
+//! from a snapshot gives the same order as on the live value.
+//!
+//! OBJECT ENCODING is state, as in Redis: a hash starts as `listpack` and becomes `hashtable`
+//! once it has more than 128 fields, a field or value longer than 64 bytes, or a single HSET
+//! names more than 128 fields; it never goes back while live. Loading a value (snapshot or a
+//! `SET` effect) derives the encoding from the contents, as Redis does when loading an RDB.
 //!
 //! Effect body (tag 1), a sequence of ops:
 //!
 //! ```text
 //! op 1  SET  n:varint (field:bytes value:bytes)*n   insert or overwrite, in order
-//! op 2  DEL  n:varint field:bytes*n                  remove (swap-remove), in order
+//! op 2  DEL  n:varint field:bytes*n                  remove, in order
 //! ```
 
 use bytes::Bytes;
@@ -22,10 +32,17 @@ const OP_DEL: u8 = 2;
 
 type Map = IndexMap<Bytes, Bytes, foldhash::fast::RandomState>;
 
+/// Redis's `hash-max-listpack-entries` default.
+pub const LISTPACK_MAX_ENTRIES: usize = 128;
+/// Redis's `hash-max-listpack-value` default.
+pub const LISTPACK_MAX_VALUE: usize = 64;
+
 /// A hash value.
 #[derive(Debug, Clone, Default)]
 pub struct Hash {
     map: Map,
+    /// Converted to the `hashtable` encoding (never reset while live).
+    big: bool,
 }
 
 impl PartialEq for Hash {
@@ -56,9 +73,26 @@ impl Hash {
         self.map.get(field)
     }
 
-    /// Sets `field`; true when the field is new.
+    /// Whether `field` exists.
+    pub fn contains(&self, field: &[u8]) -> bool {
+        self.map.contains_key(field)
+    }
+
+    /// Notes that one command is about to set `n` fields: like Redis, more than 128 at once
+    /// converts to `hashtable` even when some repeat.
+    pub fn hint(&mut self, n: usize) {
+        if n > LISTPACK_MAX_ENTRIES {
+            self.big = true;
+        }
+    }
+
+    /// Sets `field`; true when the field is new. A new field goes last; an existing one keeps
+    /// its position.
     pub fn set(&mut self, field: &[u8], value: Bytes) -> bool {
-        match self.map.get_mut(field) {
+        if field.len() > LISTPACK_MAX_VALUE || value.len() > LISTPACK_MAX_VALUE {
+            self.big = true;
+        }
+        let new = match self.map.get_mut(field) {
             Some(v) => {
                 *v = value;
                 false
@@ -67,12 +101,21 @@ impl Hash {
                 self.map.insert(Bytes::copy_from_slice(field), value);
                 true
             }
+        };
+        if self.map.len() > LISTPACK_MAX_ENTRIES {
+            self.big = true;
         }
+        new
     }
 
-    /// Removes `field`; true when it was there.
+    /// Removes `field`; true when it was there. Order-preserving while the hash is small
+    /// (see the module doc).
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        self.map.swap_remove(field).is_some()
+        if self.map.len() <= LISTPACK_MAX_ENTRIES {
+            self.map.shift_remove(field).is_some()
+        } else {
+            self.map.swap_remove(field).is_some()
+        }
     }
 
     /// Fields and values in iteration order.
@@ -85,13 +128,31 @@ impl Hash {
         self.map.get_index(i)
     }
 
-    /// The name OBJECT ENCODING reports (Redis 7: listpack up to 128 fields of at most 64
-    /// bytes, else hashtable).
+    /// Whether HSCAN answers everything in one call (as Redis does for a listpack).
+    pub fn scans_whole(&self) -> bool {
+        !self.big || self.map.len() <= LISTPACK_MAX_ENTRIES
+    }
+
+    /// One HSCAN step: visits entries at positions below `cursor` (0 = from the end), going
+    /// down, until `count` positions were visited; returns the next cursor (0 when done).
+    /// Going down means a removal (which moves an already-visited entry, or shifts entries
+    /// down) never makes the scan miss an entry present for the whole scan.
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Bytes, &Bytes)) -> u64 {
+        let (next, range) = scan_range(self.map.len(), cursor, count, self.scans_whole());
+        for i in range.rev() {
+            if let Some((f, v)) = self.map.get_index(i) {
+                visit(f, v);
+            }
+        }
+        next
+    }
+
+    /// The name OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
-        if self.map.len() <= 128 && self.map.iter().all(|(f, v)| f.len() <= 64 && v.len() <= 64) {
-            "listpack"
-        } else {
+        if self.big {
             "hashtable"
+        } else {
+            "listpack"
         }
     }
 
@@ -115,14 +176,17 @@ impl Hash {
         }
     }
 
-    /// Decodes the value encoding (after the tag). Duplicate fields are an error.
+    /// Decodes the value encoding (after the tag). Duplicate fields are an error. The
+    /// encoding is derived from the contents.
     pub fn decode(c: &mut Cursor<'_>) -> Result<Hash, DecodeError> {
         let n = count(c, 2)?;
         let mut map = Map::with_capacity_and_hasher(n, Default::default());
+        let mut big = n > LISTPACK_MAX_ENTRIES;
         for _ in 0..n {
             let at = c.pos();
             let f = Bytes::copy_from_slice(c.bytes()?);
             let v = Bytes::copy_from_slice(c.bytes()?);
+            big |= f.len() > LISTPACK_MAX_VALUE || v.len() > LISTPACK_MAX_VALUE;
             if map.insert(f, v).is_some() {
                 return Err(DecodeError::Invalid {
                     what: "duplicate hash field",
@@ -130,8 +194,29 @@ impl Hash {
                 });
             }
         }
-        Ok(Hash { map })
+        Ok(Hash { map, big })
     }
+}
+
+/// The positions one SCAN step visits over `len` elements from `cursor` with `count`, and the
+/// next cursor: everything (cursor 0) when `whole`, else positions going down from `cursor`
+/// (0 = `len`; a cursor past the end is clamped to `len`).
+pub(crate) fn scan_range(
+    len: usize,
+    cursor: u64,
+    count: usize,
+    whole: bool,
+) -> (u64, std::ops::Range<usize>) {
+    if whole {
+        return (0, 0..len);
+    }
+    let top = if cursor == 0 {
+        len
+    } else {
+        usize::try_from(cursor).unwrap_or(usize::MAX).min(len)
+    };
+    let bottom = top.saturating_sub(count.max(1));
+    (bottom as u64, bottom..top)
 }
 
 /// Builds a hash effect body.
@@ -190,6 +275,7 @@ pub fn replay(existing: Option<&mut Value>, body: &[u8]) -> Result<Replayed, App
         match c.u8()? {
             OP_SET => {
                 let n = count(&mut c, 2)?;
+                h.hint(n);
                 for _ in 0..n {
                     let f = c.bytes()?;
                     let v = Bytes::copy_from_slice(c.bytes()?);
