@@ -310,13 +310,33 @@ pub fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(Reply::Bulk(text))
 }
 
-/// Parses a SCAN cursor as Redis does (an unsigned 64-bit decimal).
+/// Parses a SCAN cursor as Redis 7.2's `string2ull` does: a non-negative 64-bit integer, or
+/// what `strtoull` accepts (leading spaces, a sign; `-n` wraps).
 pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    std::str::from_utf8(arg)
-        .ok()
-        .filter(|s| !s.starts_with('+'))
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| CmdError::err("invalid cursor"))
+    let invalid = || CmdError::err("invalid cursor");
+    if let Some(v) = crate::num::parse_i64(arg) {
+        return u64::try_from(v).map_err(|_| invalid());
+    }
+    let mut s = arg;
+    while let [b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c, rest @ ..] = s {
+        s = rest;
+    }
+    let (neg, digits) = match s {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(invalid());
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d - b'0')))
+            .ok_or_else(invalid)?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 /// Parses the `[MATCH pattern] [COUNT count]` options of HSCAN/SSCAN (from `args[3]`).

@@ -447,10 +447,10 @@ pub fn sinter(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// SINTERCARD numkeys key [key ...] [LIMIT limit]
 pub fn sintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let numkeys = int_arg(&args[1])?;
-    if numkeys < 1 {
-        return Err(CmdError::err("numkeys should be greater than 0"));
-    }
+    let numkeys = int_arg(&args[1])
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| CmdError::err("numkeys should be greater than 0"))?;
     if numkeys as u64 > (args.len() - 2) as u64 {
         return Err(CmdError::err(
             "Number of keys can't be greater than number of args",
@@ -462,10 +462,10 @@ pub fn sintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     while i < args.len() {
         match args.get(i + 1) {
             Some(v) if is(&args[i], "LIMIT") => {
-                let l = int_arg(v)?;
-                if l < 0 {
-                    return Err(CmdError::err("LIMIT can't be negative"));
-                }
+                let l = int_arg(v)
+                    .ok()
+                    .filter(|&l| l >= 0)
+                    .ok_or_else(|| CmdError::err("LIMIT can't be negative"))?;
                 limit = usize::try_from(l).unwrap_or(usize::MAX);
                 i += 2;
             }

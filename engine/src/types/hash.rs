@@ -2,15 +2,15 @@
 //!
 //! Stored as an insertion-ordered map ([`indexmap`]): O(1) lookup, O(1) access by position
 //! (HRANDFIELD, HSCAN). Removal keeps Redis's listpack order while the hash is small: with at
-//! most [`LISTPACK_MAX_ENTRIES`] fields a removal shifts the later fields down (O(n), n ≤ 128),
+//! most [`LISTPACK_MAX_ENTRIES`] fields a removal shifts the later fields down (O(n), n ≤ 512),
 //! as deleting from a listpack does, so `HGETALL` answers in the order Redis does; a larger
 //! hash removes in O(1) by swapping the last field into the hole. The rule depends only on
 //! the contents (the field count), never on history, so replaying a body on a value loaded
 //! from a snapshot gives the same order as on the live value.
 //!
 //! OBJECT ENCODING is state, as in Redis: a hash starts as `listpack` and becomes `hashtable`
-//! once it has more than 128 fields, a field or value longer than 64 bytes, or a single HSET
-//! names more than 128 fields; it never goes back while live. Loading a value (snapshot or a
+//! once it has more than 512 fields, a field or value longer than 64 bytes, or a single HSET
+//! names more than 512 fields; it never goes back while live. Loading a value (snapshot or a
 //! `SET` effect) derives the encoding from the contents, as Redis does when loading an RDB.
 //!
 //! Effect body (tag 1), a sequence of ops:
@@ -32,8 +32,9 @@ const OP_DEL: u8 = 2;
 
 type Map = IndexMap<Bytes, Bytes, foldhash::fast::RandomState>;
 
-/// Redis's `hash-max-listpack-entries` default.
-pub const LISTPACK_MAX_ENTRIES: usize = 128;
+/// Redis's `hash-max-listpack-entries` default (512 compiled in; the sample redis.conf says
+/// 128 but the server's own default is what a config-less server uses).
+pub const LISTPACK_MAX_ENTRIES: usize = 512;
 /// Redis's `hash-max-listpack-value` default.
 pub const LISTPACK_MAX_VALUE: usize = 64;
 
@@ -78,7 +79,7 @@ impl Hash {
         self.map.contains_key(field)
     }
 
-    /// Notes that one command is about to set `n` fields: like Redis, more than 128 at once
+    /// Notes that one command is about to set `n` fields: like Redis, more than 512 at once
     /// converts to `hashtable` even when some repeat.
     pub fn hint(&mut self, n: usize) {
         if n > LISTPACK_MAX_ENTRIES {
@@ -133,15 +134,22 @@ impl Hash {
         !self.big || self.map.len() <= LISTPACK_MAX_ENTRIES
     }
 
-    /// One HSCAN step: visits entries at positions below `cursor` (0 = from the end), going
-    /// down, until `count` positions were visited; returns the next cursor (0 when done).
+    /// One HSCAN step: a small hash is visited whole, in order, answering cursor 0 (as Redis
+    /// does for a listpack); otherwise visits entries at positions below `cursor` (0 = from
+    /// the end), going down, until `count` positions were visited; returns the next cursor
+    /// (0 when done).
     /// Going down means a removal (which moves an already-visited entry, or shifts entries
     /// down) never makes the scan miss an entry present for the whole scan.
     pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Bytes, &Bytes)) -> u64 {
-        let (next, range) = scan_range(self.map.len(), cursor, count, self.scans_whole());
-        for i in range.rev() {
-            if let Some((f, v)) = self.map.get_index(i) {
-                visit(f, v);
+        let whole = self.scans_whole();
+        let (next, range) = scan_range(self.map.len(), cursor, count, whole);
+        if whole {
+            self.map.iter().for_each(|(f, v)| visit(f, v));
+        } else {
+            for i in range.rev() {
+                if let Some((f, v)) = self.map.get_index(i) {
+                    visit(f, v);
+                }
             }
         }
         next

@@ -196,11 +196,15 @@ impl Set {
 
     /// One SSCAN step (see [`super::hash::Hash::scan`]).
     pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Bytes)) -> u64 {
-        let (next, range) =
-            super::hash::scan_range(self.members.len(), cursor, count, self.scans_whole());
-        for i in range.rev() {
-            if let Some(m) = self.members.get_index(i) {
-                visit(m);
+        let whole = self.scans_whole();
+        let (next, range) = super::hash::scan_range(self.members.len(), cursor, count, whole);
+        if whole {
+            self.members.iter().for_each(visit);
+        } else {
+            for i in range.rev() {
+                if let Some(m) = self.members.get_index(i) {
+                    visit(m);
+                }
             }
         }
         next
