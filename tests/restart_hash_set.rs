@@ -7,7 +7,7 @@ mod common;
 fn hashes_and_sets_survive_restarts() {
     // Small and large (hashtable-encoded) hashes and sets, changed in place, keep their
     // contents and iteration order across every kind of restart.
-    let big_h: String = (0..300).map(|i| format!(" f{i} v{i}")).collect();
+    let big_h: String = (0..600).map(|i| format!(" f{i} v{i}")).collect();
     let big_s: String = (0..300).map(|i| format!(" m{i}")).collect();
     let ints: String = (0..600).map(|i| format!(" {}", i * 7 % 601)).collect();
     let writes = [
@@ -39,7 +39,7 @@ fn hashes_and_sets_survive_restarts() {
         "SREM bigs m10 m11".into(),
         "SADD bigs extra".into(),
         "SPOP bigi 3".into(),
-        "HINCRBYFLOAT big f9 1.5".into(),
+        "HINCRBYFLOAT big n9 1.5".into(),
     ];
     let checks = [
         "HGETALL small",
