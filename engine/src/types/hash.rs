@@ -335,3 +335,227 @@ pub fn describe(body: &[u8], out: &mut String) -> Result<(), DecodeError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    fn fields(h: &Hash) -> Vec<String> {
+        h.iter()
+            .map(|(f, _)| String::from_utf8_lossy(f).into_owned())
+            .collect()
+    }
+
+    fn round_trip(h: &Hash) -> Hash {
+        let mut out = Vec::new();
+        h.encode(&mut out);
+        let mut c = Cursor::new(&out);
+        let d = Hash::decode(&mut c).expect("decodes");
+        assert!(c.is_at_end());
+        d
+    }
+
+    #[test]
+    fn small_hash_keeps_order_on_delete_like_a_listpack() {
+        // Deleting from a small hash shifts later fields down, as a listpack does.
+        let mut h = Hash::new();
+        for f in ["a", "b", "c", "d"] {
+            h.set(f.as_bytes(), b("1"));
+        }
+        assert!(h.remove(b"b"));
+        assert!(!h.remove(b"b"));
+        assert_eq!(fields(&h), ["a", "c", "d"]);
+        h.set(b"a", b("2"));
+        assert_eq!(fields(&h), ["a", "c", "d"], "overwrite keeps position");
+        assert_eq!(h.encoding(), "listpack");
+    }
+
+    #[test]
+    fn encoding_converts_once_and_is_derived_on_load() {
+        // 513 fields (or a value over 64 bytes) converts; removing never converts back;
+        // a decoded value derives its encoding from the contents.
+        let mut h = Hash::new();
+        for i in 0..LISTPACK_MAX_ENTRIES {
+            h.set(format!("f{i}").as_bytes(), b("v"));
+        }
+        assert_eq!(h.encoding(), "listpack");
+        h.set(b"one-more", b("v"));
+        assert_eq!(h.encoding(), "hashtable");
+        h.remove(b"one-more");
+        assert_eq!(h.encoding(), "hashtable");
+        assert_eq!(round_trip(&h).encoding(), "listpack");
+        let mut l = Hash::new();
+        l.set(b"f", Bytes::from(vec![b'x'; 65]));
+        assert_eq!(l.encoding(), "hashtable");
+        assert_eq!(round_trip(&l).encoding(), "hashtable");
+        let mut n = Hash::new();
+        n.hint(513);
+        assert_eq!(n.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn scan_visits_everything_present_throughout() {
+        // A large hash scanned with COUNT 7 while fields are deleted between steps still
+        // visits every field present for the whole scan.
+        let mut h = Hash::new();
+        for i in 0..1000 {
+            h.set(format!("f{i}").as_bytes(), b("v"));
+        }
+        assert!(!h.scans_whole());
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut step = 0;
+        loop {
+            cursor = h.scan(cursor, 7, |f, _| {
+                seen.insert(f.clone());
+            });
+            // Delete some fields (never f0..f99, which must all be seen).
+            step += 1;
+            h.remove(format!("f{}", 100 + (step * 37) % 900).as_bytes());
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..100 {
+            assert!(seen.contains(format!("f{i}").as_bytes()), "f{i} missed");
+        }
+    }
+
+    #[test]
+    fn scan_cursor_is_clamped_and_small_hashes_scan_whole() {
+        let mut h = Hash::new();
+        h.set(b"a", b("1"));
+        h.set(b"b", b("2"));
+        let mut got = Vec::new();
+        assert_eq!(h.scan(999, 1, |f, _| got.push(f.clone())), 0);
+        assert_eq!(got, [b("a"), b("b")]);
+        assert_eq!(scan_range(10, 999, 3, false), (7, 7..10));
+        assert_eq!(scan_range(10, 0, 3, false), (7, 7..10));
+        assert_eq!(scan_range(10, 2, 3, false), (0, 0..2));
+    }
+
+    #[test]
+    fn decode_rejects_garbage_without_panicking() {
+        for bad in [
+            &[][..],
+            &[5],
+            &[1, 3, b'a'],
+            &[2, 1, b'a', 1, b'v', 1, b'a', 1, b'w'],
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+        ] {
+            assert!(Hash::decode(&mut Cursor::new(bad)).is_err(), "{bad:?}");
+        }
+        assert!(replay(None, &[9]).is_err());
+        assert!(replay(None, &[OP_SET, 1, 1]).is_err());
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(Vec<(u8, u8)>),
+        Del(Vec<u8>),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        // Field names from a range wide enough to cross the listpack limit now and then.
+        let field = prop_oneof![0u8..8, 0u8..=255];
+        prop_oneof![
+            prop::collection::vec((field.clone(), any::<u8>()), 1..40).prop_map(Op::Set),
+            prop::collection::vec(field, 1..20).prop_map(Op::Del),
+        ]
+    }
+
+    fn name(f: u8) -> Vec<u8> {
+        // Some fields long enough (and many enough) to force the hashtable encoding.
+        let mut v = format!("field{f}").into_bytes();
+        if f == 200 {
+            v.resize(70, b'x');
+        }
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn ops_match_a_model_and_bodies_replay_identically(
+            ops in prop::collection::vec(op(), 1..60),
+            big in any::<bool>(),
+        ) {
+            // Random op sequences agree with a HashMap model; the body logged for each op,
+            // replayed on a copy of the value before it, gives an identical value (order
+            // included); encode/decode round-trips.
+            let mut h = Hash::new();
+            let mut model: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+            if big {
+                for i in 0..600u32 {
+                    let f = format!("pre{i}").into_bytes();
+                    h.set(&f, Bytes::from(i.to_string()));
+                    model.insert(f, i.to_string().into_bytes());
+                }
+            }
+            for op in ops {
+                let before = h.clone();
+                let mut body = Body::new();
+                match op {
+                    Op::Set(pairs) => {
+                        let pairs: Vec<(Vec<u8>, Vec<u8>)> =
+                            pairs.iter().map(|&(f, v)| (name(f), vec![v])).collect();
+                        h.hint(pairs.len());
+                        for (f, v) in &pairs {
+                            let new = h.set(f, Bytes::copy_from_slice(v));
+                            prop_assert_eq!(new, model.insert(f.clone(), v.clone()).is_none());
+                        }
+                        body.set(pairs.iter().map(|(f, v)| (&f[..], &v[..])));
+                    }
+                    Op::Del(fs) => {
+                        let fs: Vec<Vec<u8>> = fs.iter().map(|&f| name(f)).collect();
+                        let mut removed = Vec::new();
+                        for f in &fs {
+                            let was = h.remove(f);
+                            prop_assert_eq!(was, model.remove(f).is_some());
+                            if was {
+                                removed.push(f.clone());
+                            }
+                        }
+                        if !removed.is_empty() {
+                            body.del(removed.iter().map(|f| &f[..]));
+                        }
+                    }
+                }
+                prop_assert_eq!(h.len(), model.len());
+                for (f, v) in &model {
+                    prop_assert_eq!(h.get(f).map(|b| b.to_vec()), Some(v.clone()));
+                }
+                let mut copy = Value::Hash(Box::new(before.clone()));
+                let r = replay(Some(&mut copy), body.bytes()).expect("replays");
+                if h.is_empty() {
+                    prop_assert!(matches!(r, Replayed::Emptied));
+                } else {
+                    prop_assert_eq!(&copy, &Value::Hash(Box::new(h.clone())));
+                }
+                let d = round_trip(&h);
+                prop_assert_eq!(&d, &h);
+                if h.is_empty() {
+                    // A command would delete the key; start over from nothing.
+                    h = Hash::new();
+                }
+            }
+        }
+
+        #[test]
+        fn decode_and_replay_of_garbage_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            let _ = Hash::decode(&mut Cursor::new(&bytes));
+            let mut v = Value::Hash(Box::new(Hash::new()));
+            let _ = replay(Some(&mut v), &bytes);
+            let _ = replay(None, &bytes);
+            let mut s = String::new();
+            let _ = describe(&bytes, &mut s);
+        }
+    }
+}
