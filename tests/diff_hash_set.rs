@@ -427,20 +427,62 @@ const CASES: &[&[&str]] = &[
 /// Cases where Redis 7.0 (installed) and 7.2 (which we match) differ, or where Vole differs
 /// on purpose.
 const EXPECTED_TO_DIFFER: &[(&str, &str)] = &[
-    ("HSCAN h -1", "7.0 parses cursors with strtoul (-1 wraps); 7.2 refuses negatives"),
-    ("SSCAN lps -1", "7.0 parses cursors with strtoul (-1 wraps); 7.2 refuses negatives"),
-    ("OBJECT ENCODING lpi", "listpack sets are new in 7.2 (7.0: hashtable)"),
-    ("OBJECT ENCODING lpl", "listpack sets are new in 7.2 (7.0: hashtable)"),
-    ("OBJECT ENCODING lpn", "listpack sets are new in 7.2 (7.0: hashtable)"),
-    ("OBJECT ENCODING lpm", "listpack sets are new in 7.2 (7.0: hashtable)"),
-    ("OBJECT ENCODING lpu", "listpack sets are new in 7.2 (7.0: hashtable)"),
-    ("OBJECT ENCODING lpd", "listpack sets are new in 7.2 (7.0: hashtable)"),
-    ("SSCAN lps 0", "a 7.0 hashtable set scans in hash order; a 7.2 listpack whole"),
-    ("SSCAN lps 0 MATCH a*", "a 7.0 hashtable set scans in hash order; a 7.2 listpack whole"),
-    ("SSCAN lps 0 COUNT 1", "a 7.0 hashtable set scans by COUNT; a 7.2 listpack whole"),
-    ("SSCAN lps 99", "a 7.0 hashtable set scans by cursor; a 7.2 listpack whole"),
-    ("OBJECT ENCODING small", "listpack sets are new in 7.2 (7.0: hashtable)"),
-    ("OBJECT ENCODING l", "listpack sets are new in 7.2 (7.0: hashtable)"),
+    (
+        "HSCAN h -1",
+        "7.0 parses cursors with strtoul (-1 wraps); 7.2 refuses negatives",
+    ),
+    (
+        "SSCAN lps -1",
+        "7.0 parses cursors with strtoul (-1 wraps); 7.2 refuses negatives",
+    ),
+    (
+        "OBJECT ENCODING lpi",
+        "listpack sets are new in 7.2 (7.0: hashtable)",
+    ),
+    (
+        "OBJECT ENCODING lpl",
+        "listpack sets are new in 7.2 (7.0: hashtable)",
+    ),
+    (
+        "OBJECT ENCODING lpn",
+        "listpack sets are new in 7.2 (7.0: hashtable)",
+    ),
+    (
+        "OBJECT ENCODING lpm",
+        "listpack sets are new in 7.2 (7.0: hashtable)",
+    ),
+    (
+        "OBJECT ENCODING lpu",
+        "listpack sets are new in 7.2 (7.0: hashtable)",
+    ),
+    (
+        "OBJECT ENCODING lpd",
+        "listpack sets are new in 7.2 (7.0: hashtable)",
+    ),
+    (
+        "SSCAN lps 0",
+        "a 7.0 hashtable set scans in hash order; a 7.2 listpack whole",
+    ),
+    (
+        "SSCAN lps 0 MATCH a*",
+        "a 7.0 hashtable set scans in hash order; a 7.2 listpack whole",
+    ),
+    (
+        "SSCAN lps 0 COUNT 1",
+        "a 7.0 hashtable set scans by COUNT; a 7.2 listpack whole",
+    ),
+    (
+        "SSCAN lps 99",
+        "a 7.0 hashtable set scans by cursor; a 7.2 listpack whole",
+    ),
+    (
+        "OBJECT ENCODING small",
+        "listpack sets are new in 7.2 (7.0: hashtable)",
+    ),
+    (
+        "OBJECT ENCODING l",
+        "listpack sets are new in 7.2 (7.0: hashtable)",
+    ),
     (
         "OBJECT ENCODING h3",
         "newer Redis (hashTypeTryConversion) converts when one HSET names more than 512 fields, \

@@ -185,7 +185,9 @@ pub fn hkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// HLEN key
 pub fn hlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    read(ctx, &args[1], |h| Reply::Int(h.map_or(0, |h| h.len() as i64)))
+    read(ctx, &args[1], |h| {
+        Reply::Int(h.map_or(0, |h| h.len() as i64))
+    })
 }
 
 /// HEXISTS key field
@@ -269,8 +271,9 @@ pub fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
     let cur = match hash_of(&sh, &k, now, true)?.and_then(|h| h.get(&args[2])) {
-        Some(v) => crate::num::parse_i64(v)
-            .ok_or_else(|| CmdError::err("hash value is not an integer"))?,
+        Some(v) => {
+            crate::num::parse_i64(v).ok_or_else(|| CmdError::err("hash value is not an integer"))?
+        }
         None => 0,
     };
     let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;

@@ -189,7 +189,9 @@ pub fn smismember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// SCARD key
 pub fn scard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    read(ctx, &args[1], |s| Reply::Int(s.map_or(0, |s| s.len() as i64)))
+    read(ctx, &args[1], |s| {
+        Reply::Int(s.map_or(0, |s| s.len() as i64))
+    })
 }
 
 /// SPOP key [count]: logs the members it removed.
@@ -308,7 +310,13 @@ pub fn smove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if !present {
         return Ok(Reply::Int(0));
     }
-    remove_members(g.shard(&ks[0]), &ks[0], now, &mut w, std::iter::once(&m[..]))?;
+    remove_members(
+        g.shard(&ks[0]),
+        &ks[0],
+        now,
+        &mut w,
+        std::iter::once(&m[..]),
+    )?;
     let sh = g.shard(&ks[1]);
     let db = sh.db_id();
     match set_mut(sh, &ks[1], now, &mut w)? {

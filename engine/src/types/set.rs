@@ -430,7 +430,11 @@ mod tests {
             small.add(n.to_string().as_bytes());
         }
         small.add(b"x");
-        assert_eq!(small.encoding(), "hashtable", "an intset past 128 skips listpack");
+        assert_eq!(
+            small.encoding(),
+            "hashtable",
+            "an intset past 128 skips listpack"
+        );
         let mut long = Set::new();
         long.add(&[b'x'; 65]);
         assert_eq!(long.encoding(), "hashtable");

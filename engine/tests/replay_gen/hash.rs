@@ -14,8 +14,20 @@ pub fn command(rng: &mut StdRng) -> Vec<String> {
     let k = key;
     let f = field;
     let mut cmds: Vec<Vec<String>> = vec![
-        vec!["HSET".into(), k(rng), f(rng), rng.gen_range(0..100).to_string()],
-        vec!["HSET".into(), k(rng), f(rng), "v".into(), f(rng), "w".into()],
+        vec![
+            "HSET".into(),
+            k(rng),
+            f(rng),
+            rng.gen_range(0..100).to_string(),
+        ],
+        vec![
+            "HSET".into(),
+            k(rng),
+            f(rng),
+            "v".into(),
+            f(rng),
+            "w".into(),
+        ],
         vec!["HMSET".into(), k(rng), f(rng), "m".into()],
         vec!["HSETNX".into(), k(rng), f(rng), "nx".into()],
         vec!["HDEL".into(), k(rng), f(rng)],
@@ -29,7 +41,12 @@ pub fn command(rng: &mut StdRng) -> Vec<String> {
         vec!["HINCRBYFLOAT".into(), k(rng), f(rng), "0.25".into()],
         vec!["HINCRBYFLOAT".into(), k(rng), f(rng), "1e300".into()],
         vec!["HGETALL".into(), k(rng)],
-        vec!["HRANDFIELD".into(), k(rng), "-3".into(), "WITHVALUES".into()],
+        vec![
+            "HRANDFIELD".into(),
+            k(rng),
+            "-3".into(),
+            "WITHVALUES".into(),
+        ],
         vec![
             "HSET".into(),
             k(rng),
