@@ -27,6 +27,9 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// A map: `%` in RESP3, a flat array of key, value, ... in RESP2.
     Map(Vec<(Reply, Reply)>),
+    /// Pairs: an array of 2-element arrays in RESP3, a flat array of first, second, ... in
+    /// RESP2 (HRANDFIELD WITHVALUES, ZRANGE WITHSCORES).
+    Pairs(Vec<(Reply, Reply)>),
     /// A set: `~` in RESP3, an array in RESP2.
     Set(Vec<Reply>),
     /// A double: `,` in RESP3, a bulk string in RESP2 (formatted as Redis does).

@@ -10,6 +10,14 @@ pub fn sorted(v: Value) -> Value {
             items.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
             Value::Array(items)
         }
+        Value::Set(mut items) => {
+            items.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+            Value::Set(items)
+        }
+        Value::Map(mut pairs) => {
+            pairs.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+            Value::Map(pairs)
+        }
         other => other,
     }
 }

@@ -3,9 +3,11 @@
 //! checks (unknown command, arity, auth) already happened in the server's gate.
 
 pub mod bitmap;
+pub mod hash;
 pub mod hll;
 pub mod keys;
 pub mod meta;
+pub mod set;
 pub mod sort;
 pub mod string;
 

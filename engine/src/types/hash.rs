@@ -1,13 +1,23 @@
 //! Hashes: field -> value maps.
 //!
-//! Stored as an insertion-ordered map ([`indexmap`]): O(1) lookup, O(1) removal by swapping
-//! the last entry into the hole, and O(1) access by position, which HRANDFIELD and HSCAN use.
+//! Stored as an insertion-ordered map ([`indexmap`]): O(1) lookup, O(1) access by position
+//! (HRANDFIELD, HSCAN). Removal keeps Redis's listpack order while the hash is small: with at
+//! most [`LISTPACK_MAX_ENTRIES`] fields a removal shifts the later fields down (O(n), n ≤ 512),
+//! as deleting from a listpack does, so `HGETALL` answers in the order Redis does; a larger
+//! hash removes in O(1) by swapping the last field into the hole. The rule depends only on
+//! the contents (the field count), never on history, so replaying a body on a value loaded
+//! from a snapshot gives the same order as on the live value.
+//!
+//! OBJECT ENCODING is state, as in Redis: a hash starts as `listpack` and becomes `hashtable`
+//! once it has more than 512 fields, a field or value longer than 64 bytes, or a single HSET
+//! names more than 512 fields; it never goes back while live. Loading a value (snapshot or a
+//! `SET` effect) derives the encoding from the contents, as Redis does when loading an RDB.
 //!
 //! Effect body (tag 1), a sequence of ops:
 //!
 //! ```text
 //! op 1  SET  n:varint (field:bytes value:bytes)*n   insert or overwrite, in order
-//! op 2  DEL  n:varint field:bytes*n                  remove (swap-remove), in order
+//! op 2  DEL  n:varint field:bytes*n                  remove, in order
 //! ```
 
 use bytes::Bytes;
@@ -22,10 +32,18 @@ const OP_DEL: u8 = 2;
 
 type Map = IndexMap<Bytes, Bytes, foldhash::fast::RandomState>;
 
+/// Redis's `hash-max-listpack-entries` default (512 compiled in; the sample redis.conf says
+/// 128 but the server's own default is what a config-less server uses).
+pub const LISTPACK_MAX_ENTRIES: usize = 512;
+/// Redis's `hash-max-listpack-value` default.
+pub const LISTPACK_MAX_VALUE: usize = 64;
+
 /// A hash value.
 #[derive(Debug, Clone, Default)]
 pub struct Hash {
     map: Map,
+    /// Converted to the `hashtable` encoding (never reset while live).
+    big: bool,
 }
 
 impl PartialEq for Hash {
@@ -56,9 +74,26 @@ impl Hash {
         self.map.get(field)
     }
 
-    /// Sets `field`; true when the field is new.
+    /// Whether `field` exists.
+    pub fn contains(&self, field: &[u8]) -> bool {
+        self.map.contains_key(field)
+    }
+
+    /// Notes that one command is about to set `n` fields: like Redis, more than 512 at once
+    /// converts to `hashtable` even when some repeat.
+    pub fn hint(&mut self, n: usize) {
+        if n > LISTPACK_MAX_ENTRIES {
+            self.big = true;
+        }
+    }
+
+    /// Sets `field`; true when the field is new. A new field goes last; an existing one keeps
+    /// its position.
     pub fn set(&mut self, field: &[u8], value: Bytes) -> bool {
-        match self.map.get_mut(field) {
+        if field.len() > LISTPACK_MAX_VALUE || value.len() > LISTPACK_MAX_VALUE {
+            self.big = true;
+        }
+        let new = match self.map.get_mut(field) {
             Some(v) => {
                 *v = value;
                 false
@@ -67,12 +102,21 @@ impl Hash {
                 self.map.insert(Bytes::copy_from_slice(field), value);
                 true
             }
+        };
+        if self.map.len() > LISTPACK_MAX_ENTRIES {
+            self.big = true;
         }
+        new
     }
 
-    /// Removes `field`; true when it was there.
+    /// Removes `field`; true when it was there. Order-preserving while the hash is small
+    /// (see the module doc).
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        self.map.swap_remove(field).is_some()
+        if self.map.len() <= LISTPACK_MAX_ENTRIES {
+            self.map.shift_remove(field).is_some()
+        } else {
+            self.map.swap_remove(field).is_some()
+        }
     }
 
     /// Fields and values in iteration order.
@@ -85,13 +129,38 @@ impl Hash {
         self.map.get_index(i)
     }
 
-    /// The name OBJECT ENCODING reports (Redis 7: listpack up to 128 fields of at most 64
-    /// bytes, else hashtable).
-    pub fn encoding(&self) -> &'static str {
-        if self.map.len() <= 128 && self.map.iter().all(|(f, v)| f.len() <= 64 && v.len() <= 64) {
-            "listpack"
+    /// Whether HSCAN answers everything in one call (as Redis does for a listpack).
+    pub fn scans_whole(&self) -> bool {
+        !self.big || self.map.len() <= LISTPACK_MAX_ENTRIES
+    }
+
+    /// One HSCAN step: a small hash is visited whole, in order, answering cursor 0 (as Redis
+    /// does for a listpack); otherwise visits entries at positions below `cursor` (0 = from
+    /// the end), going down, until `count` positions were visited; returns the next cursor
+    /// (0 when done).
+    /// Going down means a removal (which moves an already-visited entry, or shifts entries
+    /// down) never makes the scan miss an entry present for the whole scan.
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Bytes, &Bytes)) -> u64 {
+        let whole = self.scans_whole();
+        let (next, range) = scan_range(self.map.len(), cursor, count, whole);
+        if whole {
+            self.map.iter().for_each(|(f, v)| visit(f, v));
         } else {
+            for i in range.rev() {
+                if let Some((f, v)) = self.map.get_index(i) {
+                    visit(f, v);
+                }
+            }
+        }
+        next
+    }
+
+    /// The name OBJECT ENCODING reports.
+    pub fn encoding(&self) -> &'static str {
+        if self.big {
             "hashtable"
+        } else {
+            "listpack"
         }
     }
 
@@ -115,14 +184,17 @@ impl Hash {
         }
     }
 
-    /// Decodes the value encoding (after the tag). Duplicate fields are an error.
+    /// Decodes the value encoding (after the tag). Duplicate fields are an error. The
+    /// encoding is derived from the contents.
     pub fn decode(c: &mut Cursor<'_>) -> Result<Hash, DecodeError> {
         let n = count(c, 2)?;
         let mut map = Map::with_capacity_and_hasher(n, Default::default());
+        let mut big = n > LISTPACK_MAX_ENTRIES;
         for _ in 0..n {
             let at = c.pos();
             let f = Bytes::copy_from_slice(c.bytes()?);
             let v = Bytes::copy_from_slice(c.bytes()?);
+            big |= f.len() > LISTPACK_MAX_VALUE || v.len() > LISTPACK_MAX_VALUE;
             if map.insert(f, v).is_some() {
                 return Err(DecodeError::Invalid {
                     what: "duplicate hash field",
@@ -130,8 +202,29 @@ impl Hash {
                 });
             }
         }
-        Ok(Hash { map })
+        Ok(Hash { map, big })
     }
+}
+
+/// The positions one SCAN step visits over `len` elements from `cursor` with `count`, and the
+/// next cursor: everything (cursor 0) when `whole`, else positions going down from `cursor`
+/// (0 = `len`; a cursor past the end is clamped to `len`).
+pub(crate) fn scan_range(
+    len: usize,
+    cursor: u64,
+    count: usize,
+    whole: bool,
+) -> (u64, std::ops::Range<usize>) {
+    if whole {
+        return (0, 0..len);
+    }
+    let top = if cursor == 0 {
+        len
+    } else {
+        usize::try_from(cursor).unwrap_or(usize::MAX).min(len)
+    };
+    let bottom = top.saturating_sub(count.max(1));
+    (bottom as u64, bottom..top)
 }
 
 /// Builds a hash effect body.
@@ -190,6 +283,7 @@ pub fn replay(existing: Option<&mut Value>, body: &[u8]) -> Result<Replayed, App
         match c.u8()? {
             OP_SET => {
                 let n = count(&mut c, 2)?;
+                h.hint(n);
                 for _ in 0..n {
                     let f = c.bytes()?;
                     let v = Bytes::copy_from_slice(c.bytes()?);
@@ -240,4 +334,228 @@ pub fn describe(body: &[u8], out: &mut String) -> Result<(), DecodeError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    fn fields(h: &Hash) -> Vec<String> {
+        h.iter()
+            .map(|(f, _)| String::from_utf8_lossy(f).into_owned())
+            .collect()
+    }
+
+    fn round_trip(h: &Hash) -> Hash {
+        let mut out = Vec::new();
+        h.encode(&mut out);
+        let mut c = Cursor::new(&out);
+        let d = Hash::decode(&mut c).expect("decodes");
+        assert!(c.is_at_end());
+        d
+    }
+
+    #[test]
+    fn small_hash_keeps_order_on_delete_like_a_listpack() {
+        // Deleting from a small hash shifts later fields down, as a listpack does.
+        let mut h = Hash::new();
+        for f in ["a", "b", "c", "d"] {
+            h.set(f.as_bytes(), b("1"));
+        }
+        assert!(h.remove(b"b"));
+        assert!(!h.remove(b"b"));
+        assert_eq!(fields(&h), ["a", "c", "d"]);
+        h.set(b"a", b("2"));
+        assert_eq!(fields(&h), ["a", "c", "d"], "overwrite keeps position");
+        assert_eq!(h.encoding(), "listpack");
+    }
+
+    #[test]
+    fn encoding_converts_once_and_is_derived_on_load() {
+        // 513 fields (or a value over 64 bytes) converts; removing never converts back;
+        // a decoded value derives its encoding from the contents.
+        let mut h = Hash::new();
+        for i in 0..LISTPACK_MAX_ENTRIES {
+            h.set(format!("f{i}").as_bytes(), b("v"));
+        }
+        assert_eq!(h.encoding(), "listpack");
+        h.set(b"one-more", b("v"));
+        assert_eq!(h.encoding(), "hashtable");
+        h.remove(b"one-more");
+        assert_eq!(h.encoding(), "hashtable");
+        assert_eq!(round_trip(&h).encoding(), "listpack");
+        let mut l = Hash::new();
+        l.set(b"f", Bytes::from(vec![b'x'; 65]));
+        assert_eq!(l.encoding(), "hashtable");
+        assert_eq!(round_trip(&l).encoding(), "hashtable");
+        let mut n = Hash::new();
+        n.hint(513);
+        assert_eq!(n.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn scan_visits_everything_present_throughout() {
+        // A large hash scanned with COUNT 7 while fields are deleted between steps still
+        // visits every field present for the whole scan.
+        let mut h = Hash::new();
+        for i in 0..1000 {
+            h.set(format!("f{i}").as_bytes(), b("v"));
+        }
+        assert!(!h.scans_whole());
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut step = 0;
+        loop {
+            cursor = h.scan(cursor, 7, |f, _| {
+                seen.insert(f.clone());
+            });
+            // Delete some fields (never f0..f99, which must all be seen).
+            step += 1;
+            h.remove(format!("f{}", 100 + (step * 37) % 900).as_bytes());
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..100 {
+            assert!(seen.contains(format!("f{i}").as_bytes()), "f{i} missed");
+        }
+    }
+
+    #[test]
+    fn scan_cursor_is_clamped_and_small_hashes_scan_whole() {
+        let mut h = Hash::new();
+        h.set(b"a", b("1"));
+        h.set(b"b", b("2"));
+        let mut got = Vec::new();
+        assert_eq!(h.scan(999, 1, |f, _| got.push(f.clone())), 0);
+        assert_eq!(got, [b("a"), b("b")]);
+        assert_eq!(scan_range(10, 999, 3, false), (7, 7..10));
+        assert_eq!(scan_range(10, 0, 3, false), (7, 7..10));
+        assert_eq!(scan_range(10, 2, 3, false), (0, 0..2));
+    }
+
+    #[test]
+    fn decode_rejects_garbage_without_panicking() {
+        for bad in [
+            &[][..],
+            &[5],
+            &[1, 3, b'a'],
+            &[2, 1, b'a', 1, b'v', 1, b'a', 1, b'w'],
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+        ] {
+            assert!(Hash::decode(&mut Cursor::new(bad)).is_err(), "{bad:?}");
+        }
+        assert!(replay(None, &[9]).is_err());
+        assert!(replay(None, &[OP_SET, 1, 1]).is_err());
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(Vec<(u8, u8)>),
+        Del(Vec<u8>),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        // Field names from a range wide enough to cross the listpack limit now and then.
+        let field = prop_oneof![0u8..8, 0u8..=255];
+        prop_oneof![
+            prop::collection::vec((field.clone(), any::<u8>()), 1..40).prop_map(Op::Set),
+            prop::collection::vec(field, 1..20).prop_map(Op::Del),
+        ]
+    }
+
+    fn name(f: u8) -> Vec<u8> {
+        // Some fields long enough (and many enough) to force the hashtable encoding.
+        let mut v = format!("field{f}").into_bytes();
+        if f == 200 {
+            v.resize(70, b'x');
+        }
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn ops_match_a_model_and_bodies_replay_identically(
+            ops in prop::collection::vec(op(), 1..60),
+            big in any::<bool>(),
+        ) {
+            // Random op sequences agree with a HashMap model; the body logged for each op,
+            // replayed on a copy of the value before it, gives an identical value (order
+            // included); encode/decode round-trips.
+            let mut h = Hash::new();
+            let mut model: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+            if big {
+                for i in 0..600u32 {
+                    let f = format!("pre{i}").into_bytes();
+                    h.set(&f, Bytes::from(i.to_string()));
+                    model.insert(f, i.to_string().into_bytes());
+                }
+            }
+            for op in ops {
+                let before = h.clone();
+                let mut body = Body::new();
+                match op {
+                    Op::Set(pairs) => {
+                        let pairs: Vec<(Vec<u8>, Vec<u8>)> =
+                            pairs.iter().map(|&(f, v)| (name(f), vec![v])).collect();
+                        h.hint(pairs.len());
+                        for (f, v) in &pairs {
+                            let new = h.set(f, Bytes::copy_from_slice(v));
+                            prop_assert_eq!(new, model.insert(f.clone(), v.clone()).is_none());
+                        }
+                        body.set(pairs.iter().map(|(f, v)| (&f[..], &v[..])));
+                    }
+                    Op::Del(fs) => {
+                        let fs: Vec<Vec<u8>> = fs.iter().map(|&f| name(f)).collect();
+                        let mut removed = Vec::new();
+                        for f in &fs {
+                            let was = h.remove(f);
+                            prop_assert_eq!(was, model.remove(f).is_some());
+                            if was {
+                                removed.push(f.clone());
+                            }
+                        }
+                        if !removed.is_empty() {
+                            body.del(removed.iter().map(|f| &f[..]));
+                        }
+                    }
+                }
+                prop_assert_eq!(h.len(), model.len());
+                for (f, v) in &model {
+                    prop_assert_eq!(h.get(f).map(|b| b.to_vec()), Some(v.clone()));
+                }
+                let mut copy = Value::Hash(Box::new(before.clone()));
+                let r = replay(Some(&mut copy), body.bytes()).expect("replays");
+                if h.is_empty() {
+                    prop_assert!(matches!(r, Replayed::Emptied));
+                } else {
+                    prop_assert_eq!(&copy, &Value::Hash(Box::new(h.clone())));
+                }
+                let d = round_trip(&h);
+                prop_assert_eq!(&d, &h);
+                if h.is_empty() {
+                    // A command would delete the key; start over from nothing.
+                    h = Hash::new();
+                }
+            }
+        }
+
+        #[test]
+        fn decode_and_replay_of_garbage_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            let _ = Hash::decode(&mut Cursor::new(&bytes));
+            let mut v = Value::Hash(Box::new(Hash::new()));
+            let _ = replay(Some(&mut v), &bytes);
+            let _ = replay(None, &bytes);
+            let mut s = String::new();
+            let _ = describe(&bytes, &mut s);
+        }
+    }
 }

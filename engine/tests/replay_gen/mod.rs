@@ -6,13 +6,15 @@ use rand::rngs::StdRng;
 use rand::Rng;
 
 pub mod bits;
+pub mod hash;
+pub mod set;
 pub mod strings;
 
 /// A generator of one random command.
 pub type Gen = fn(&mut StdRng) -> Vec<String>;
 
 /// Every family, picked with equal probability.
-pub const FAMILIES: &[Gen] = &[strings::command, bits::command];
+pub const FAMILIES: &[Gen] = &[strings::command, bits::command, hash::command, set::command];
 
 /// A key from a small set, so commands keep meeting keys other commands made (including keys
 /// of other types: WRONGTYPE paths must not log anything).
