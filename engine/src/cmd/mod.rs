@@ -3,6 +3,7 @@
 //! checks (unknown command, arity, auth) already happened in the server's gate.
 
 pub mod keys;
+pub mod list;
 pub mod meta;
 pub mod string;
 
