@@ -56,10 +56,6 @@ fn dump(ks: &Keyspace) -> Dump {
                 // The full value encoding: type, contents and iteration order.
                 let mut v = Vec::new();
                 put_value(&mut v, &e.value.value);
-                // Lists: their encoding (listpack / quicklist) replays too.
-                if matches!(e.value.value, vole_engine::value::Value::List(_)) {
-                    v.extend_from_slice(e.value.value.encoding().as_bytes());
-                }
                 out.push((db.id, e.key.to_vec(), v, e.value.expire_at));
             }
         }

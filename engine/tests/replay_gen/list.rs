@@ -9,8 +9,8 @@ use super::key;
 /// A list element: short strings, integer-looking strings, and now and then a big one, so
 /// lists cross the listpack/quicklist limits both ways.
 fn elem(rng: &mut StdRng) -> String {
-    match rng.gen_range(0..20) {
-        0 => "x".repeat(rng.gen_range(1000..5000)),
+    match rng.gen_range(0..14) {
+        0 => "x".repeat(rng.gen_range(1000..9000)),
         1..=6 => rng.gen_range(-300i64..300).to_string(),
         _ => format!("e{}", rng.gen_range(0..12)),
     }
@@ -75,13 +75,13 @@ pub fn command(rng: &mut StdRng) -> Vec<String> {
         18 => {
             // Many small pushes to one key: grows past the listpack limit.
             let mut v = vec![s("RPUSH"), k(rng)];
-            for n in 0..rng.gen_range(50..150) {
+            for n in 0..rng.gen_range(100..300) {
                 v.push(format!("item-{n:04}-padding-padding-padding"));
             }
             v
         }
-        19 => vec![s("LTRIM"), k(rng), s("0"), rng.gen_range(0..80).to_string()],
-        20 => vec![s("LPOP"), k(rng), rng.gen_range(1..100).to_string()],
+        19 => vec![s("LTRIM"), k(rng), s("0"), rng.gen_range(0..250).to_string()],
+        20 => vec![s("LPOP"), k(rng), rng.gen_range(1..40).to_string()],
         _ => vec![s("LRANGE"), k(rng), s("0"), s("-1")],
     }
 }
