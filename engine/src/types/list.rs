@@ -515,3 +515,322 @@ pub fn describe(body: &[u8], out: &mut String) -> Result<(), DecodeError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    fn list_of(v: &[&str]) -> List {
+        List::from_items(v.iter().map(|s| b(s)).collect())
+    }
+
+    fn replayed(before: &List, body: &Body) -> Option<List> {
+        let mut v = Value::List(Box::new(before.clone()));
+        match replay(Some(&mut v), body.bytes()).expect("replay") {
+            Replayed::Emptied => None,
+            _ => match v {
+                Value::List(l) => Some(*l),
+                _ => unreachable!(),
+            },
+        }
+    }
+
+    #[test]
+    fn listpack_entry_sizes_follow_redis() {
+        // Integers take 1..9 encoding bytes by range; strings 1, 2 or 5 header bytes by
+        // length; every entry ends with its back-length.
+        assert_eq!(listpack_entry_bytes(b"0"), 2);
+        assert_eq!(listpack_entry_bytes(b"127"), 2);
+        assert_eq!(listpack_entry_bytes(b"128"), 3);
+        assert_eq!(listpack_entry_bytes(b"-1"), 3);
+        assert_eq!(listpack_entry_bytes(b"-4097"), 4);
+        assert_eq!(listpack_entry_bytes(b"100000"), 5);
+        assert_eq!(listpack_entry_bytes(b"10000000"), 6);
+        assert_eq!(listpack_entry_bytes(b"9223372036854775807"), 10);
+        assert_eq!(listpack_entry_bytes(b"01"), 4); // not canonical: a string
+        assert_eq!(listpack_entry_bytes(b""), 2);
+        assert_eq!(listpack_entry_bytes(&[b'a'; 63]), 65);
+        assert_eq!(listpack_entry_bytes(&[b'a'; 64]), 67);
+        assert_eq!(listpack_entry_bytes(&[b'a'; 200]), 204);
+        assert_eq!(listpack_entry_bytes(&[b'a'; 5000]), 5007);
+        assert_eq!(List::new().listpack_bytes(), 7);
+    }
+
+    #[test]
+    fn encoding_converts_both_ways_with_hysteresis() {
+        // Grows into a quicklist past 8 KiB, shrinks back to a listpack only at 4 KiB.
+        let mut l = List::new();
+        let e = b(&"y".repeat(60));
+        for _ in 0..100 {
+            l.push(false, std::slice::from_ref(&e));
+        }
+        assert_eq!(l.encoding(), "listpack");
+        for _ in 0..100 {
+            l.push(false, std::slice::from_ref(&e));
+        }
+        assert_eq!(l.encoding(), "quicklist");
+        l.trim(0, 100);
+        assert_eq!(l.encoding(), "quicklist");
+        l.pop(true, 40);
+        assert_eq!(l.encoding(), "listpack");
+        // One big element makes a quicklist at once; a built-whole list follows its size.
+        let big = b(&"z".repeat(10_000));
+        let mut m = list_of(&["a"]);
+        m.push(true, std::slice::from_ref(&big));
+        assert_eq!(m.encoding(), "quicklist");
+        assert_eq!(List::from_items([big].into_iter().collect()).encoding(), "quicklist");
+        m.pop(true, 1);
+        assert_eq!(m.encoding(), "listpack");
+        // 200 short elements stay a listpack (Redis 7.2 has no count limit at -2).
+        let many: Vec<Bytes> = (0..200).map(|i| b(&format!("e{i}"))).collect();
+        let mut n = List::new();
+        n.push(false, &many);
+        assert_eq!(n.encoding(), "listpack");
+    }
+
+    #[test]
+    fn ops_refuse_bad_indexes() {
+        // Out-of-range indexes change nothing (replay refuses them before calling).
+        let mut l = list_of(&["a", "b", "c"]);
+        assert!(!l.set(3, b("x")));
+        assert!(!l.insert(4, b("x")));
+        assert!(!l.remove_all(&[1, 1]));
+        assert!(!l.remove_all(&[2, 1]));
+        assert!(!l.remove_all(&[3]));
+        assert!(!l.trim(2, 2));
+        assert!(!l.trim(4, 0));
+        assert_eq!(l, list_of(&["a", "b", "c"]));
+        assert!(l.remove_all(&[0, 2]));
+        assert_eq!(l, list_of(&["b"]));
+    }
+
+    #[test]
+    fn replay_refuses_out_of_range_ops() {
+        // A body whose indexes do not fit the list is a decode error, never a panic.
+        for body in [
+            {
+                let mut b = Body::new();
+                b.set(3, b"x");
+                b
+            },
+            {
+                let mut b = Body::new();
+                b.pop(true, 4);
+                b
+            },
+            {
+                let mut b = Body::new();
+                b.remove_all(&[1, 5]);
+                b
+            },
+            {
+                let mut b = Body::new();
+                b.trim(1, 3);
+                b
+            },
+            {
+                let mut b = Body::new();
+                b.insert(4, b"x");
+                b
+            },
+        ] {
+            let mut v = Value::List(Box::new(list_of(&["a", "b", "c"])));
+            assert!(replay(Some(&mut v), body.bytes()).is_err());
+        }
+        let mut s = Value::string(b"x");
+        assert!(matches!(
+            replay(Some(&mut s), Body::new().bytes()),
+            Err(ApplyError::WrongType)
+        ));
+    }
+
+    #[test]
+    fn describe_prints_every_op() {
+        // `vole-tool wal dump` shows each op with its arguments.
+        let mut body = Body::new();
+        body.push(true, [&b"a"[..], b"b"].into_iter());
+        body.pop(false, 2);
+        body.set(1, b"s");
+        body.insert(0, b"i");
+        body.remove(3);
+        body.remove_all(&[0, 2, 5]);
+        body.trim(1, 2);
+        let mut out = String::new();
+        describe(body.bytes(), &mut out).expect("describe");
+        assert_eq!(
+            out,
+            "PUSH_HEAD \"a\" \"b\"; POP_TAIL 2; SET 1 \"s\"; INSERT 0 \"i\"; REMOVE 3; \
+             REMOVE_ALL 0 2 5; TRIM 1 2"
+        );
+    }
+
+    /// One random list op, applied to the list, a Vec model and a body.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push(bool, Vec<Vec<u8>>),
+        Pop(bool, usize),
+        Set(usize, Vec<u8>),
+        Insert(usize, Vec<u8>),
+        Remove(usize),
+        RemoveAll(Vec<usize>),
+        Trim(usize, usize),
+    }
+
+    fn elem() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            4 => proptest::collection::vec(any::<u8>(), 0..12),
+            2 => (-5000i64..5000).prop_map(|i| i.to_string().into_bytes()),
+            1 => (500usize..3000).prop_map(|n| vec![b'q'; n]),
+        ]
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (any::<bool>(), proptest::collection::vec(elem(), 1..6))
+                .prop_map(|(h, e)| Op::Push(h, e)),
+            2 => (any::<bool>(), 0usize..6).prop_map(|(h, n)| Op::Pop(h, n)),
+            1 => (any::<usize>(), elem()).prop_map(|(i, e)| Op::Set(i, e)),
+            1 => (any::<usize>(), elem()).prop_map(|(i, e)| Op::Insert(i, e)),
+            1 => any::<usize>().prop_map(Op::Remove),
+            1 => proptest::collection::vec(any::<usize>(), 0..6).prop_map(Op::RemoveAll),
+            1 => (any::<usize>(), any::<usize>()).prop_map(|(s, n)| Op::Trim(s, n)),
+        ]
+    }
+
+    /// Applies `op` (its indexes taken modulo the length) to the list, the model and the
+    /// body, as a command would.
+    fn apply(op: &Op, l: &mut List, model: &mut Vec<Bytes>, body: &mut Body) {
+        let len = model.len();
+        match op {
+            Op::Push(head, es) => {
+                let es: Vec<Bytes> = es.iter().map(|e| Bytes::copy_from_slice(e)).collect();
+                l.push(*head, &es);
+                for e in &es {
+                    if *head {
+                        model.insert(0, e.clone());
+                    } else {
+                        model.push(e.clone());
+                    }
+                }
+                body.push(*head, es.iter().map(|e| &e[..]));
+            }
+            Op::Pop(head, n) => {
+                let n = (*n).min(len);
+                let got = l.pop(*head, n);
+                let want: Vec<Bytes> = if *head {
+                    model.drain(..n).collect()
+                } else {
+                    model.drain(len - n..).rev().collect()
+                };
+                assert_eq!(got, want);
+                body.pop(*head, n);
+            }
+            Op::Set(i, e) if len > 0 => {
+                let i = i % len;
+                assert!(l.set(i, Bytes::copy_from_slice(e)));
+                model[i] = Bytes::copy_from_slice(e);
+                body.set(i, e);
+            }
+            Op::Insert(i, e) => {
+                let i = i % (len + 1);
+                assert!(l.insert(i, Bytes::copy_from_slice(e)));
+                model.insert(i, Bytes::copy_from_slice(e));
+                body.insert(i, e);
+            }
+            Op::Remove(i) if len > 0 => {
+                let i = i % len;
+                assert!(l.remove_all(&[i]));
+                model.remove(i);
+                body.remove(i);
+            }
+            Op::RemoveAll(idx) if len > 0 => {
+                let mut at: Vec<usize> = idx.iter().map(|i| i % len).collect();
+                at.sort_unstable();
+                at.dedup();
+                assert!(l.remove_all(&at));
+                for &i in at.iter().rev() {
+                    model.remove(i);
+                }
+                body.remove_all(&at);
+            }
+            Op::Trim(s, n) => {
+                let s = s % (len + 1);
+                let n = n % (len - s + 1);
+                assert!(l.trim(s, n));
+                model.truncate(s + n);
+                model.drain(..s);
+                body.trim(s, n);
+            }
+            _ => {}
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn ops_match_a_vec_model_and_bodies_replay_identically(
+            start in proptest::collection::vec(elem(), 0..20),
+            ops in proptest::collection::vec(op(), 0..40),
+        ) {
+            // Every op sequence gives the model's elements, keeps the listpack size exact,
+            // and its body replayed on the starting list gives the identical list
+            // (encoding included).
+            let first = List::from_items(start.iter().map(|e| Bytes::copy_from_slice(e)).collect());
+            let mut l = first.clone();
+            let mut model: Vec<Bytes> = first.items().iter().cloned().collect();
+            let mut body = Body::new();
+            for op in &ops {
+                apply(op, &mut l, &mut model, &mut body);
+                prop_assert_eq!(l.items().iter().cloned().collect::<Vec<_>>(), model.clone());
+                let fresh = List::from_items(l.items().clone());
+                prop_assert_eq!(l.listpack_bytes(), fresh.listpack_bytes());
+            }
+            match replayed(&first, &body) {
+                None => prop_assert!(l.is_empty()),
+                Some(r) => prop_assert_eq!(r, l.clone()),
+            }
+            // From an empty start, the same body on a missing key builds the list.
+            if first.is_empty() {
+                match replay(None, body.bytes()) {
+                    Ok(Replayed::Created(Value::List(x))) => prop_assert_eq!(*x, l.clone()),
+                    Ok(Replayed::Emptied) => prop_assert!(l.is_empty()),
+                    other => prop_assert!(false, "unexpected {:?}", other),
+                }
+            }
+        }
+
+        #[test]
+        fn value_encoding_round_trips(items in proptest::collection::vec(elem(), 0..30)) {
+            // encode then decode gives the same list (a built-whole list: same encoding).
+            let l = List::from_items(items.iter().map(|e| Bytes::copy_from_slice(e)).collect());
+            let mut out = Vec::new();
+            l.encode(&mut out);
+            let mut c = Cursor::new(&out);
+            let back = List::decode(&mut c).expect("decode");
+            prop_assert!(c.is_at_end());
+            prop_assert_eq!(back, l);
+        }
+
+        #[test]
+        fn garbage_never_panics(
+            bytes in proptest::collection::vec(any::<u8>(), 0..64),
+            start in proptest::collection::vec(elem(), 0..6),
+        ) {
+            // Decoding, describing or replaying arbitrary bytes errors or succeeds, never
+            // panics.
+            let _ = List::decode(&mut Cursor::new(&bytes));
+            let _ = describe(&bytes, &mut String::new());
+            let mut v = Value::List(Box::new(List::from_items(
+                start.iter().map(|e| Bytes::copy_from_slice(e)).collect(),
+            )));
+            let _ = replay(Some(&mut v), &bytes);
+            let _ = replay(None, &bytes);
+        }
+    }
+}
