@@ -718,3 +718,191 @@ pub fn bpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         })),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::cmd::EngineLimits;
+    use crate::effect::EffectLog;
+    use crate::keyspace::{Keyspace, ReadyListener};
+    use std::sync::atomic::Ordering;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Default)]
+    struct Log(Mutex<usize>);
+    impl EffectLog for Log {
+        fn append(&self, _kind: u8, _payload: &[u8]) -> Result<u64, String> {
+            let mut n = self.0.lock().map_err(|e| e.to_string())?;
+            *n += 1;
+            Ok(*n as u64)
+        }
+    }
+
+    #[derive(Default)]
+    struct Ready(Mutex<Vec<Bytes>>);
+    impl ReadyListener for Ready {
+        fn ready(&self, keys: Vec<(u32, Bytes)>) {
+            if let Ok(mut v) = self.0.lock() {
+                v.extend(keys.into_iter().map(|(_, k)| k));
+            }
+        }
+    }
+
+    struct Fx {
+        ks: Keyspace,
+        log: Arc<Log>,
+        ready: Arc<Ready>,
+        limits: EngineLimits,
+    }
+
+    impl Fx {
+        fn new() -> Fx {
+            let ks = Keyspace::new(Arc::new(ManualClock::new(1_000_000)));
+            let log = Arc::new(Log::default());
+            let ready = Arc::new(Ready::default());
+            assert!(ks.set_log(log.clone()));
+            assert!(ks.set_ready_listener(ready.clone()));
+            ks.blocked.store(1, Ordering::Relaxed);
+            Fx {
+                ks,
+                log,
+                ready,
+                limits: EngineLimits::default(),
+            }
+        }
+
+        fn run(&self, line: &str) -> CmdResult {
+            let args: Vec<Bytes> = line
+                .split(' ')
+                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+                .collect();
+            let r = crate::command::resolve(&args)?;
+            let crate::command::Exec::Engine(h) = r.cmd.exec else {
+                panic!("not an engine command: {line}");
+            };
+            let db = self.ks.db(0).cloned().expect("db 0");
+            let mut ctx = Ctx::new(&self.ks, &db, &self.limits);
+            h(&mut ctx, &args)
+        }
+
+        fn records(&self) -> usize {
+            self.log.0.lock().map(|n| *n).unwrap_or(0)
+        }
+    }
+
+    fn block(keys: &[&str], timeout_ms: u64, on_timeout: Reply) -> CmdResult {
+        Ok(Reply::Block(Box::new(BlockOn {
+            keys: keys.iter().map(|k| Bytes::copy_from_slice(k.as_bytes())).collect(),
+            timeout_ms,
+            on_timeout,
+        })))
+    }
+
+    fn bulk(s: &str) -> Reply {
+        Reply::bulk(s)
+    }
+
+    #[test]
+    fn blocking_pops_on_empty_keys_ask_to_block_and_log_nothing() {
+        // Every key missing: a Block reply naming the keys, the timeout and the timeout
+        // reply; nothing logged.
+        let fx = Fx::new();
+        assert_eq!(
+            fx.run("BLPOP a b 1.5"),
+            block(&["a", "b"], 1500, Reply::NilArray)
+        );
+        assert_eq!(fx.run("BRPOP a 0"), block(&["a"], 0, Reply::NilArray));
+        assert_eq!(
+            fx.run("BLMOVE a d LEFT RIGHT 0.01"),
+            block(&["a"], 10, Reply::Nil)
+        );
+        assert_eq!(fx.run("BRPOPLPUSH a d 2"), block(&["a"], 2000, Reply::Nil));
+        assert_eq!(
+            fx.run("BLMPOP 0 2 a b RIGHT COUNT 3"),
+            block(&["a", "b"], 0, Reply::NilArray)
+        );
+        assert_eq!(fx.records(), 0);
+    }
+
+    #[test]
+    fn blocking_pops_serve_like_their_plain_forms() {
+        // Data present: served at once from the first non-empty key, logged as a pop.
+        let fx = Fx::new();
+        assert_eq!(fx.run("RPUSH b x y"), Ok(Reply::Int(2)));
+        assert_eq!(
+            fx.run("BLPOP a b 0"),
+            Ok(Reply::Array(vec![bulk("b"), bulk("x")]))
+        );
+        assert_eq!(
+            fx.run("BLMPOP 0 2 a b LEFT COUNT 5"),
+            Ok(Reply::Array(vec![bulk("b"), Reply::Array(vec![bulk("y")])]))
+        );
+        assert_eq!(fx.run("LLEN b"), Ok(Reply::Int(0)));
+        assert_eq!(fx.run("RPUSH s 1 2"), Ok(Reply::Int(2)));
+        assert_eq!(fx.run("BLMOVE s d RIGHT LEFT 0"), Ok(bulk("2")));
+        assert_eq!(fx.run("BRPOPLPUSH s d 0"), Ok(bulk("1")));
+        assert_eq!(
+            fx.run("LRANGE d 0 -1"),
+            Ok(Reply::Array(vec![bulk("1"), bulk("2")]))
+        );
+        assert_eq!(fx.records(), 6);
+    }
+
+    #[test]
+    fn wrong_types_answer_at_once() {
+        // A key of another type is WRONGTYPE even for blocking pops, and logs nothing.
+        let fx = Fx::new();
+        assert!(fx.run("SET s v").is_ok());
+        let before = fx.records();
+        for line in [
+            "BLPOP a s 0",
+            "BLMOVE s d LEFT LEFT 0",
+            "BLMPOP 0 2 a s LEFT",
+            "LPUSH s x",
+            "LRANGE s 0 -1",
+            "LPOS s x",
+        ] {
+            assert_eq!(fx.run(line), Err(CmdError::WrongType), "{line}");
+        }
+        assert_eq!(fx.records(), before);
+    }
+
+    #[test]
+    fn pushes_signal_ready_keys() {
+        // A push onto a new or existing list, LINSERT and LMOVE's destination wake waiters.
+        let fx = Fx::new();
+        assert!(fx.run("RPUSH a 1").is_ok());
+        assert!(fx.run("LPUSH a 0").is_ok());
+        assert!(fx.run("RPUSHX a 2").is_ok());
+        assert!(fx.run("LINSERT a BEFORE 1 x").is_ok());
+        assert!(fx.run("LMOVE a b LEFT RIGHT").is_ok());
+        assert!(fx.run("LMOVE a b LEFT RIGHT").is_ok());
+        let got = fx.ready.0.lock().map(|v| v.clone()).unwrap_or_default();
+        let want: Vec<Bytes> = ["a", "a", "a", "a", "b", "b"]
+            .iter()
+            .map(|k| Bytes::copy_from_slice(k.as_bytes()))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn emptied_lists_are_deleted() {
+        // The last element leaving by any path deletes the key.
+        let fx = Fx::new();
+        for (fill, empty) in [
+            ("RPUSH k a", "LPOP k"),
+            ("RPUSH k a b", "RPOP k 5"),
+            ("RPUSH k a a", "LREM k 0 a"),
+            ("RPUSH k a b", "LTRIM k 5 10"),
+            ("RPUSH k a", "LMOVE k other LEFT LEFT"),
+            ("RPUSH k a b", "LMPOP 1 k LEFT COUNT 2"),
+        ] {
+            assert!(fx.run(fill).is_ok());
+            assert!(fx.run(empty).is_ok(), "{empty}");
+            let db = fx.ks.db(0).cloned().expect("db");
+            let k = db.locate(b"k");
+            assert!(!db.read(k.shard).contains(&k, 1_000_000), "{empty}");
+        }
+    }
+}
