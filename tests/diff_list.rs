@@ -350,9 +350,18 @@ const CASES: &[&[&str]] = &[
 
 /// Cases where Redis 7.0 (installed) and 7.2 (which we match) answer differently.
 const EXPECTED_TO_DIFFER: &[(&str, &str)] = &[
-    ("OBJECT ENCODING small", "Redis 7.0 lists are always quicklists; 7.2 has listpack lists"),
-    ("OBJECT ENCODING many", "Redis 7.0 lists are always quicklists; 7.2 has listpack lists"),
-    ("OBJECT ENCODING mixed", "Redis 7.0 lists are always quicklists; 7.2 has listpack lists"),
+    (
+        "OBJECT ENCODING small",
+        "Redis 7.0 lists are always quicklists; 7.2 has listpack lists",
+    ),
+    (
+        "OBJECT ENCODING many",
+        "Redis 7.0 lists are always quicklists; 7.2 has listpack lists",
+    ),
+    (
+        "OBJECT ENCODING mixed",
+        "Redis 7.0 lists are always quicklists; 7.2 has listpack lists",
+    ),
     (
         "LPOS l a RANK -9223372036854775808",
         "Redis 7.2 refuses RANK LONG_MIN (7.0 overflows negating it)",

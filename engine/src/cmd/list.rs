@@ -203,12 +203,9 @@ pub fn pop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let head = args[0][0].eq_ignore_ascii_case(&b'l');
     let count = match args.get(2) {
-        Some(a) => Some(ranged(
-            a,
-            0,
-            i64::MAX,
-            "value is out of range, must be positive",
-        )? as usize),
+        Some(a) => {
+            Some(ranged(a, 0, i64::MAX, "value is out of range, must be positive")? as usize)
+        }
         None => None,
     };
     let k = ctx.db.locate(&args[1]);
@@ -260,7 +257,11 @@ pub fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// when it is empty.
 fn range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     let n = len as i64;
-    let mut start = if start < 0 { start.saturating_add(n) } else { start };
+    let mut start = if start < 0 {
+        start.saturating_add(n)
+    } else {
+        start
+    };
     let mut end = if end < 0 { end.saturating_add(n) } else { end };
     if start < 0 {
         start = 0;
@@ -572,7 +573,9 @@ fn move_one(
 pub fn lmove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let from = side(&args[3])?;
     let to = side(&args[4])?;
-    Ok(Reply::opt_bulk(move_one(ctx, &args[1], &args[2], from, to)?))
+    Ok(Reply::opt_bulk(move_one(
+        ctx, &args[1], &args[2], from, to,
+    )?))
 }
 
 /// RPOPLPUSH source destination
@@ -640,12 +643,7 @@ fn pop_first(
 /// The parsed `numkeys key [key ...] LEFT | RIGHT [COUNT count]` of LMPOP / BLMPOP, with
 /// `numkeys` at `args[at]`: (keys, head, count).
 fn mpop_args(args: &[Bytes], at: usize) -> Result<(&[Bytes], bool, usize), CmdError> {
-    let numkeys = ranged(
-        &args[at],
-        1,
-        i64::MAX,
-        "numkeys should be greater than 0",
-    )?;
+    let numkeys = ranged(&args[at], 1, i64::MAX, "numkeys should be greater than 0")?;
     let where_at = usize::try_from(numkeys)
         .ok()
         .and_then(|n| n.checked_add(at + 1))
@@ -793,7 +791,10 @@ mod tests {
 
     fn block(keys: &[&str], timeout_ms: u64, on_timeout: Reply) -> CmdResult {
         Ok(Reply::Block(Box::new(BlockOn {
-            keys: keys.iter().map(|k| Bytes::copy_from_slice(k.as_bytes())).collect(),
+            keys: keys
+                .iter()
+                .map(|k| Bytes::copy_from_slice(k.as_bytes()))
+                .collect(),
             timeout_ms,
             on_timeout,
         })))

@@ -116,11 +116,8 @@ impl List {
     /// A list built whole from `items` (head first): a quicklist exactly when it does not
     /// fit one listpack.
     pub fn from_items(items: VecDeque<Bytes>) -> List {
-        let lp_bytes = LISTPACK_EMPTY_BYTES
-            + items
-                .iter()
-                .map(|e| listpack_entry_bytes(e))
-                .sum::<usize>();
+        let lp_bytes =
+            LISTPACK_EMPTY_BYTES + items.iter().map(|e| listpack_entry_bytes(e)).sum::<usize>();
         List {
             items,
             lp_bytes,
@@ -583,7 +580,10 @@ mod tests {
         let mut m = list_of(&["a"]);
         m.push(true, std::slice::from_ref(&big));
         assert_eq!(m.encoding(), "quicklist");
-        assert_eq!(List::from_items([big].into_iter().collect()).encoding(), "quicklist");
+        assert_eq!(
+            List::from_items([big].into_iter().collect()).encoding(),
+            "quicklist"
+        );
         m.pop(true, 1);
         assert_eq!(m.encoding(), "listpack");
         // 200 short elements stay a listpack (Redis 7.2 has no count limit at -2).

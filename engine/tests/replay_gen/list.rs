@@ -46,7 +46,12 @@ pub fn command(rng: &mut StdRng) -> Vec<String> {
             elem(rng),
             elem(rng),
         ],
-        8 => vec![s("LREM"), k(rng), rng.gen_range(-3i64..4).to_string(), elem(rng)],
+        8 => vec![
+            s("LREM"),
+            k(rng),
+            rng.gen_range(-3i64..4).to_string(),
+            elem(rng),
+        ],
         9 => vec![s("LTRIM"), k(rng), idx(rng), idx(rng)],
         10 => vec![s("LMOVE"), k(rng), k(rng), side(rng), side(rng)],
         11 => vec![s("RPOPLPUSH"), k(rng), k(rng)],
@@ -80,7 +85,12 @@ pub fn command(rng: &mut StdRng) -> Vec<String> {
             }
             v
         }
-        19 => vec![s("LTRIM"), k(rng), s("0"), rng.gen_range(0..250).to_string()],
+        19 => vec![
+            s("LTRIM"),
+            k(rng),
+            s("0"),
+            rng.gen_range(0..250).to_string(),
+        ],
         20 => vec![s("LPOP"), k(rng), rng.gen_range(1..40).to_string()],
         _ => vec![s("LRANGE"), k(rng), s("0"), s("-1")],
     }
