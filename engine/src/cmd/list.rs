@@ -121,8 +121,10 @@ fn push_locked(
     only_existing: bool,
 ) -> Result<Option<usize>, CmdError> {
     let db = sh.db_id();
+    // Own copies: the arguments may be views into a network buffer.
+    let elems: Vec<Bytes> = elems.iter().map(|e| Bytes::copy_from_slice(e)).collect();
     if let Some(l) = write_list(sh, k, now, w)? {
-        l.push(head, elems);
+        l.push(head, &elems);
         let len = l.len();
         let mut body = Body::new();
         body.push(head, elems.iter().map(|e| &e[..]));
@@ -136,9 +138,9 @@ fn push_locked(
     let mut items = VecDeque::with_capacity(elems.len());
     for e in elems {
         if head {
-            items.push_front(e.clone());
+            items.push_front(e);
         } else {
-            items.push_back(e.clone());
+            items.push_back(e);
         }
     }
     let len = items.len();
@@ -308,7 +310,7 @@ pub fn lset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let i = int_arg(&args[2])?;
     let i = abs_index(i, l.len()).ok_or(CmdError::OutOfRange)?;
-    l.set(i, args[3].clone());
+    l.set(i, Bytes::copy_from_slice(&args[3]));
     let mut body = Body::new();
     body.set(i, &args[3]);
     log_coll(&mut w, db, &args[1], TAG_LIST, body.bytes());
@@ -339,7 +341,7 @@ pub fn linsert(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Int(-1));
     };
     let at = pivot + usize::from(after);
-    l.insert(at, args[4].clone());
+    l.insert(at, Bytes::copy_from_slice(&args[4]));
     let len = l.len();
     let mut body = Body::new();
     body.insert(at, &args[4]);
@@ -609,7 +611,7 @@ fn blocking_move(
     match move_one(ctx, &args[1], &args[2], from, to)? {
         Some(v) => Ok(Reply::Bulk(v)),
         None => Ok(Reply::Block(Box::new(BlockOn {
-            keys: vec![args[1].clone()],
+            keys: vec![Bytes::copy_from_slice(&args[1])],
             timeout_ms,
             on_timeout: Reply::Nil,
         }))),
@@ -670,6 +672,11 @@ fn mpop_args(args: &[Bytes], at: usize) -> Result<(&[Bytes], bool, usize), CmdEr
     Ok((&args[at + 1..where_at], head, n))
 }
 
+/// Own copies of `keys` (arguments may be views into a network buffer).
+fn owned(keys: &[Bytes]) -> Vec<Bytes> {
+    keys.iter().map(|k| Bytes::copy_from_slice(k)).collect()
+}
+
 fn mpop_reply(key: Bytes, v: Vec<Bytes>) -> Reply {
     Reply::Array(vec![Reply::Bulk(key), bulks(v)])
 }
@@ -690,7 +697,7 @@ pub fn blmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(match pop_first(ctx, keys, head, n)? {
         Some((k, v)) => mpop_reply(k, v),
         None => Reply::Block(Box::new(BlockOn {
-            keys: keys.to_vec(),
+            keys: owned(keys),
             timeout_ms,
             on_timeout: Reply::NilArray,
         })),
@@ -710,7 +717,7 @@ pub fn bpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             Reply::Array(out)
         }
         None => Reply::Block(Box::new(BlockOn {
-            keys: keys.to_vec(),
+            keys: owned(keys),
             timeout_ms,
             on_timeout: Reply::NilArray,
         })),
