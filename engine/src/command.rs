@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
-use crate::cmd::{bitmap, hash, hll, keys, meta, set, sort, string, Ctx};
+use crate::cmd::{bitmap, hash, hll, keys, list, meta, set, sort, string, Ctx};
 use crate::reply::CmdResult;
 
 /// A handler that runs inside the engine.
@@ -230,6 +230,8 @@ const K1: (i32, i32, i32) = (1, 1, 1);
 const KALL: (i32, i32, i32) = (1, -1, 1);
 const K12: (i32, i32, i32) = (1, 2, 1);
 const KPAIRS: (i32, i32, i32) = (1, -1, 2);
+/// Every argument but the last (the timeout of BLPOP / BRPOP).
+const KBLOCK: (i32, i32, i32) = (1, -2, 1);
 
 use Exec::{Engine as E, Server as S};
 use ServerCmd as SC;
@@ -708,6 +710,11 @@ pub static COMMANDS: &[Command] = &[
     c("bitfield_ro", -2, RF, K1, "bitmap", "6.0.0", "key [GET encoding offset [GET encoding offset ...]]", "Performs arbitrary read-only bitfield integer operations on strings.", E(bitmap::bitfield_ro)),
     c("bitop", -4, WD, (2, -1, 1), "bitmap", "2.6.0", "<AND | OR | XOR | NOT> destkey key [key ...]", "Performs bitwise operations on multiple strings, and stores the result.", E(bitmap::bitop)),
     c("bitpos", -3, R, K1, "bitmap", "2.8.7", "key bit [start [end [BYTE | BIT]]]", "Finds the first set (1) or clear (0) bit in a string.", E(bitmap::bitpos)),
+    c("blmove", 6, WD | NOSCRIPT | BLOCKING, K12, "list", "6.2.0", "source destination LEFT | RIGHT LEFT | RIGHT timeout", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", E(list::blmove)),
+    c("blmpop", -5, W | BLOCKING | MOVABLE_KEYS, NK, "list", "7.0.0", "timeout numkeys key [key ...] LEFT | RIGHT [COUNT count]", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", E(list::blmpop)),
+    c("blpop", -3, W | NOSCRIPT | BLOCKING, KBLOCK, "list", "2.0.0", "key [key ...] timeout", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", E(list::bpop)),
+    c("brpop", -3, W | NOSCRIPT | BLOCKING, KBLOCK, "list", "2.0.0", "key [key ...] timeout", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", E(list::bpop)),
+    c("brpoplpush", 4, WD | NOSCRIPT | BLOCKING, K12, "list", "2.2.0", "source destination timeout", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", E(list::brpoplpush)),
     container("client", "connection", "2.4.0", "A container for client connection commands.", &CLIENT_SUBS),
     Command {
         name: "command",
@@ -765,6 +772,19 @@ pub static COMMANDS: &[Command] = &[
     c("keys", 2, R, NK, "generic", "1.0.0", "pattern", "Returns all key names that match a pattern.", E(keys::keys)),
     c("lastsave", 1, LOADING | STALE | FAST, NK, "server", "1.0.0", "", "Returns the Unix timestamp of the last successful save to disk.", S(SC::Lastsave)),
     container("latency", "server", "2.8.13", "A container for latency diagnostics commands.", &LATENCY_SUBS),
+    c("lindex", 3, R, K1, "list", "1.0.0", "key index", "Returns an element from a list by its index.", E(list::lindex)),
+    c("linsert", 5, WD, K1, "list", "2.2.0", "key BEFORE | AFTER pivot element", "Inserts an element before or after another element in a list.", E(list::linsert)),
+    c("llen", 2, RF, K1, "list", "1.0.0", "key", "Returns the length of a list.", E(list::llen)),
+    c("lmove", 5, WD, K12, "list", "6.2.0", "source destination LEFT | RIGHT LEFT | RIGHT", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", E(list::lmove)),
+    c("lmpop", -4, W | MOVABLE_KEYS, NK, "list", "7.0.0", "numkeys key [key ...] LEFT | RIGHT [COUNT count]", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", E(list::lmpop)),
+    c("lpop", -2, WF, K1, "list", "1.0.0", "key [count]", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", E(list::pop)),
+    c("lpos", -3, R, K1, "list", "6.0.6", "key element [RANK rank] [COUNT num-matches] [MAXLEN len]", "Returns the index of matching elements in a list.", E(list::lpos)),
+    c("lpush", -3, WDF, K1, "list", "1.0.0", "key element [element ...]", "Prepends one or more elements to a list. Creates the key if it doesn't exist.", E(list::push)),
+    c("lpushx", -3, WDF, K1, "list", "2.2.0", "key element [element ...]", "Prepends one or more elements to a list only when the list exists.", E(list::pushx)),
+    c("lrange", 4, R, K1, "list", "1.0.0", "key start stop", "Returns a range of elements from a list.", E(list::lrange)),
+    c("lrem", 4, W, K1, "list", "1.0.0", "key count element", "Removes elements from a list. Deletes the list if the last element was removed.", E(list::lrem)),
+    c("lset", 4, WD, K1, "list", "1.0.0", "key index element", "Sets the value of an element in a list by its index.", E(list::lset)),
+    c("ltrim", 4, W, K1, "list", "1.0.0", "key start stop", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.", E(list::ltrim)),
     container("memory", "server", "4.0.0", "A container for memory diagnostics commands.", &MEMORY_SUBS),
     c("mget", -2, RF, KALL, "string", "1.0.0", "key [key ...]", "Atomically returns the string values of one or more keys.", E(string::mget)),
     container("module", "server", "4.0.0", "A container for module commands.", &MODULE_SUBS),
@@ -786,6 +806,10 @@ pub static COMMANDS: &[Command] = &[
     c("rename", 3, W, K12, "generic", "1.0.0", "key newkey", "Renames a key and overwrites the destination.", E(keys::rename)),
     c("renamenx", 3, WF, K12, "generic", "1.0.0", "key newkey", "Renames a key only when the target key name doesn't exist.", E(keys::rename)),
     c("reset", 1, CONN | NO_AUTH | ALLOW_BUSY, NK, "connection", "6.2.0", "", "Resets the connection.", S(SC::Reset)),
+    c("rpop", -2, WF, K1, "list", "1.0.0", "key [count]", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", E(list::pop)),
+    c("rpoplpush", 3, WD, K12, "list", "1.2.0", "source destination", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", E(list::rpoplpush)),
+    c("rpush", -3, WDF, K1, "list", "1.0.0", "key element [element ...]", "Appends one or more elements to a list. Creates the key if it doesn't exist.", E(list::push)),
+    c("rpushx", -3, WDF, K1, "list", "2.2.0", "key element [element ...]", "Appends an element to a list only when the list exists.", E(list::pushx)),
     c("sadd", -3, WDF, K1, "set", "1.0.0", "key member [member ...]", "Adds one or more members to a set. Creates the key if it doesn't exist.", E(set::sadd)),
     c("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NK, "server", "1.0.0", "", "Synchronously saves the database(s) to disk.", S(SC::Save)),
     c("scan", -2, R, NK, "generic", "2.8.0", "cursor [MATCH pattern] [COUNT count] [TYPE type]", "Iterates over the key names in the database.", E(keys::scan)),
@@ -823,6 +847,7 @@ pub static COMMANDS: &[Command] = &[
     c("ttl", 2, RF, K1, "generic", "1.0.0", "key", "Returns the expiration time in seconds of a key.", E(keys::ttl)),
     c("type", 2, RF, K1, "generic", "1.0.0", "key", "Determines the type of value stored at a key.", E(keys::type_)),
     c("unlink", -2, WF, KALL, "generic", "4.0.0", "key [key ...]", "Asynchronously deletes one or more keys.", E(keys::del)),
+
 ];
 
 /// The subcommands of a container command.

@@ -6,6 +6,7 @@ pub mod bitmap;
 pub mod hash;
 pub mod hll;
 pub mod keys;
+pub mod list;
 pub mod meta;
 pub mod set;
 pub mod sort;

@@ -7,6 +7,7 @@ use rand::Rng;
 
 pub mod bits;
 pub mod hash;
+pub mod list;
 pub mod set;
 pub mod strings;
 
@@ -14,7 +15,7 @@ pub mod strings;
 pub type Gen = fn(&mut StdRng) -> Vec<String>;
 
 /// Every family, picked with equal probability.
-pub const FAMILIES: &[Gen] = &[strings::command, bits::command, hash::command, set::command];
+pub const FAMILIES: &[Gen] = &[strings::command, bits::command, hash::command, set::command, list::command];
 
 /// A key from a small set, so commands keep meeting keys other commands made (including keys
 /// of other types: WRONGTYPE paths must not log anything).
