@@ -29,6 +29,9 @@ pub enum Reply {
     Map(Vec<(Reply, Reply)>),
     /// A set: `~` in RESP3, an array in RESP2.
     Set(Vec<Reply>),
+    /// Pairs as Redis sends `ZRANGE ... WITHSCORES`: an array of 2-element arrays in RESP3,
+    /// one flat array (a, b, a, b, ...) in RESP2.
+    Pairs(Vec<(Reply, Reply)>),
     /// A double: `,` in RESP3, a bulk string in RESP2 (formatted as Redis does).
     Double(f64),
     /// A boolean: `#t`/`#f` in RESP3, the integer 1/0 in RESP2.

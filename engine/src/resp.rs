@@ -789,6 +789,20 @@ pub fn encode(reply: &Reply, proto: Proto, out: &mut BytesMut) {
                 encode(v, proto, out);
             }
         }
+        Reply::Pairs(pairs) => {
+            if resp3 {
+                put_header(out, b'*', pairs.len());
+            } else {
+                put_header(out, b'*', pairs.len().saturating_mul(2));
+            }
+            for (k, v) in pairs {
+                if resp3 {
+                    put_header(out, b'*', 2);
+                }
+                encode(k, proto, out);
+                encode(v, proto, out);
+            }
+        }
         Reply::Double(d) if resp3 => put_line(out, b',', double_text(*d).as_bytes()),
         Reply::Double(d) => put_bulk(out, double_text(*d).as_bytes()),
         Reply::Bool(b) if resp3 => out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),

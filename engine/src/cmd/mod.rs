@@ -4,7 +4,9 @@
 
 pub mod keys;
 pub mod meta;
+pub mod geo;
 pub mod string;
+pub mod zset;
 
 use std::sync::Arc;
 
