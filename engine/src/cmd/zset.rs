@@ -1033,9 +1033,14 @@ const SCAN_DEFAULT_COUNT: usize = 10;
 
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]
 pub fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    // strtoul: a negative cursor wraps around.
     let cursor = std::str::from_utf8(&args[2])
         .ok()
-        .and_then(|s| s.parse::<u64>().ok())
+        .and_then(|s| {
+            s.parse::<u64>()
+                .ok()
+                .or_else(|| s.parse::<i64>().ok().map(|v| v as u64))
+        })
         .ok_or_else(|| CmdError::err("invalid cursor"))?;
     let k = ctx.db.locate(&args[1]);
     let sh = ctx.db.read(k.shard);
