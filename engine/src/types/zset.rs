@@ -786,3 +786,219 @@ pub fn describe(body: &[u8], out: &mut String) -> Result<(), DecodeError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// The model: (score bits made orderable, member) → (), plus member → score.
+    #[derive(Default)]
+    struct Model {
+        scores: BTreeMap<Vec<u8>, f64>,
+    }
+
+    impl Model {
+        fn sorted(&self) -> Vec<(Vec<u8>, f64)> {
+            let mut v: Vec<(Vec<u8>, f64)> =
+                self.scores.iter().map(|(m, s)| (m.clone(), *s)).collect();
+            v.sort_by(|a, b| {
+                a.1.partial_cmp(&b.1)
+                    .unwrap_or(Ordering::Equal)
+                    .then_with(|| a.0.cmp(&b.0))
+            });
+            v
+        }
+    }
+
+    fn entries(z: &ZSet) -> Vec<(Vec<u8>, f64)> {
+        z.iter().map(|(m, s)| (m.to_vec(), s)).collect()
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Add(u8, i8),
+        Rem(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (0u8..60, -5i8..5).prop_map(|(m, s)| Op::Add(m, s)),
+            1 => (0u8..60).prop_map(Op::Rem),
+        ]
+    }
+
+    fn member(m: u8) -> Vec<u8> {
+        format!("m{m:02}").into_bytes()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn matches_a_model_and_replays(ops in proptest::collection::vec(op(), 1..300)) {
+            // Random adds and removes keep the skiplist equal to a sorted model: order, rank,
+            // rank -> member, score ranges and lex ranges, and the logged body replays to the
+            // same value.
+            let mut z = ZSet::new();
+            let mut m = Model::default();
+            let mut body = Body::new();
+            let mut replayed = Value::ZSet(Box::new(ZSet::new()));
+            for o in &ops {
+                match o {
+                    Op::Add(k, s) => {
+                        let s = f64::from(*s) / 2.0;
+                        z.insert(&member(*k), s);
+                        m.scores.insert(member(*k), s);
+                        body.add([(&member(*k)[..], s)].into_iter());
+                    }
+                    Op::Rem(k) => {
+                        prop_assert_eq!(z.remove(&member(*k)).is_some(), m.scores.remove(&member(*k)).is_some());
+                        body.rem([&member(*k)[..]].into_iter());
+                    }
+                }
+            }
+            let want = m.sorted();
+            prop_assert_eq!(entries(&z), want.clone());
+            prop_assert_eq!(z.len(), want.len());
+            for (i, (mem, s)) in want.iter().enumerate() {
+                prop_assert_eq!(z.rank(mem), Some(i));
+                let p = z.at_rank(i).expect("rank in range");
+                prop_assert_eq!(z.entry(p).0.to_vec(), mem.clone());
+                prop_assert_eq!(z.entry(p).1, *s);
+                prop_assert_eq!(z.rank_of(p), i);
+            }
+            prop_assert!(z.at_rank(want.len()).is_none());
+            // Reverse walk.
+            let rev: Vec<(Vec<u8>, f64)> = z
+                .walk(z.at_rank(z.len().wrapping_sub(1)), true)
+                .map(|(m, s)| (m.to_vec(), s))
+                .collect();
+            let mut want_rev = want.clone();
+            want_rev.reverse();
+            prop_assert_eq!(rev, want_rev);
+            // Score ranges with every bound kind.
+            for lo in -6..6 {
+                for hi in -6..6 {
+                    for (minex, maxex) in [(false, false), (true, false), (false, true), (true, true)] {
+                        let r = ScoreRange { min: f64::from(lo) / 2.0, max: f64::from(hi) / 2.0, minex, maxex };
+                        let inside: Vec<_> = want.iter().filter(|(_, s)| r.contains(*s)).cloned().collect();
+                        prop_assert_eq!(z.count_in_score(&r), inside.len());
+                        let got: Vec<_> = z
+                            .walk(z.first_in_score(&r), false)
+                            .take_while(|(_, s)| r.lte_max(*s))
+                            .map(|(m, s)| (m.to_vec(), s))
+                            .collect();
+                        prop_assert_eq!(&got, &inside);
+                        prop_assert_eq!(z.last_in_score(&r).map(|p| z.entry(p).0.to_vec()), inside.last().map(|e| e.0.clone()));
+                    }
+                }
+            }
+            // Replaying the body gives the same value.
+            let r = replay(Some(&mut replayed), body.bytes());
+            prop_assert!(r.is_ok());
+            if let Value::ZSet(rz) = &replayed {
+                prop_assert_eq!(entries(rz), want.clone());
+            }
+            // Encode / decode round trip.
+            let mut buf = Vec::new();
+            z.encode(&mut buf);
+            let d = ZSet::decode(&mut Cursor::new(&buf)).expect("decodes");
+            prop_assert!(d == z);
+        }
+
+        #[test]
+        fn lex_ranges_match_a_model(ms in proptest::collection::btree_set(0u8..40, 0..40), a in 0u8..42, b in 0u8..42, ka in 0u8..4, kb in 0u8..4) {
+            // With equal scores, lex ranges select what a filter over the sorted members does.
+            let mut z = ZSet::new();
+            for m in &ms {
+                z.insert(&member(*m), 0.0);
+            }
+            let bound = |k: u8, v: u8| match k {
+                0 => LexBound::NegInf,
+                1 => LexBound::PosInf,
+                2 => LexBound::Incl(Bytes::from(member(v))),
+                _ => LexBound::Excl(Bytes::from(member(v))),
+            };
+            let r = LexRange { min: bound(ka, a), max: bound(kb, b) };
+            let want: Vec<Vec<u8>> = ms.iter().map(|m| member(*m)).filter(|m| r.gte_min(m) && r.lte_max(m)).collect();
+            prop_assert_eq!(z.count_in_lex(&r), want.len());
+            let got: Vec<Vec<u8>> = z.walk(z.first_in_lex(&r), false).take_while(|(m, _)| r.lte_max(m)).map(|(m, _)| m.to_vec()).collect();
+            prop_assert_eq!(&got, &want);
+            let last = z.last_in_lex(&r).map(|p| z.entry(p).0.to_vec());
+            prop_assert_eq!(last, want.last().cloned());
+        }
+
+        #[test]
+        fn garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+            // Decoding or replaying arbitrary bytes returns an error or a value, never panics.
+            let _ = ZSet::decode(&mut Cursor::new(&data));
+            let _ = replay(None, &data);
+            let mut s = String::new();
+            let _ = describe(&data, &mut s);
+        }
+    }
+
+    #[test]
+    fn encoding_is_sticky_until_rebuilt() {
+        // listpack up to 128 short members; converting is one-way while the value lives, and a
+        // decoded copy derives the encoding from its contents.
+        let mut z = ZSet::new();
+        for i in 0..128 {
+            z.insert(format!("m{i}").as_bytes(), f64::from(i));
+        }
+        assert_eq!(z.encoding(), "listpack");
+        z.insert(b"one-more", 1.0);
+        assert_eq!(z.encoding(), "skiplist");
+        z.remove(b"one-more");
+        assert_eq!(z.encoding(), "skiplist");
+        let mut buf = Vec::new();
+        z.encode(&mut buf);
+        let d = ZSet::decode(&mut Cursor::new(&buf)).expect("decodes");
+        assert_eq!(d.encoding(), "listpack");
+        let mut s = ZSet::new();
+        s.insert(&[b'x'; 65], 1.0);
+        assert_eq!(s.encoding(), "skiplist");
+    }
+
+    #[test]
+    fn negative_zero_ties_with_zero() {
+        // -0 and 0 compare equal: the member decides the order, and 0 does not replace -0.
+        let mut z = ZSet::new();
+        z.insert(b"b", -0.0);
+        z.insert(b"a", 0.0);
+        assert_eq!(entries(&z)[0].0, b"a".to_vec());
+        z.insert(b"b", 0.0);
+        assert!(z.score(b"b").is_some_and(|s| s.is_sign_negative()));
+        assert_eq!(z.rank(b"b"), Some(1));
+    }
+
+    #[test]
+    fn scan_slots_survive_removals() {
+        // Walking slots downward while removing visited members never misses an unvisited one.
+        let mut z = ZSet::new();
+        for i in 0..300 {
+            z.insert(format!("m{i}").as_bytes(), f64::from(i));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut hi = z.len();
+        while hi > 0 {
+            let lo = hi.saturating_sub(7);
+            for i in (lo..hi).rev() {
+                if let Some((m, _)) = z.scan_slot(i) {
+                    seen.insert(m.clone());
+                }
+            }
+            // Remove some visited members (and a few unvisited ones, which may be missed).
+            let victims: Vec<Bytes> = (lo..hi).step_by(2).filter_map(|i| z.scan_slot(i).map(|e| e.0.clone())).collect();
+            for v in victims {
+                z.remove(&v);
+            }
+            hi = lo.min(z.len());
+        }
+        for (m, _) in z.iter() {
+            assert!(seen.contains(m), "missed {m:?}");
+        }
+    }
+}
