@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
-use crate::cmd::{bitmap, hash, hll, keys, list, meta, set, sort, string, Ctx};
+use crate::cmd::{bitmap, hash, hll, keys, list, meta, set, sort, string, zset, Ctx};
 use crate::reply::CmdResult;
 
 /// A handler that runs inside the engine.
@@ -243,6 +243,8 @@ const WD: u32 = WRITE | DENYOOM;
 const WDF: u32 = WRITE | DENYOOM | FAST;
 const WF: u32 = WRITE | FAST;
 const CONN: u32 = NOSCRIPT | LOADING | STALE | FAST;
+const RM: u32 = READONLY | MOVABLE_KEYS;
+const WDM: u32 = WRITE | DENYOOM | MOVABLE_KEYS;
 
 static OBJECT_SUBS: [Command; 5] = [
     c(
@@ -715,6 +717,9 @@ pub static COMMANDS: &[Command] = &[
     c("blpop", -3, W | NOSCRIPT | BLOCKING, KBLOCK, "list", "2.0.0", "key [key ...] timeout", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", E(list::bpop)),
     c("brpop", -3, W | NOSCRIPT | BLOCKING, KBLOCK, "list", "2.0.0", "key [key ...] timeout", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", E(list::bpop)),
     c("brpoplpush", 4, WD | NOSCRIPT | BLOCKING, K12, "list", "2.2.0", "source destination timeout", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", E(list::brpoplpush)),
+    c("bzmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, NK, "sorted_set", "7.0.0", "timeout numkeys key [key ...] <MIN | MAX> [COUNT count]", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", E(zset::bzmpop)),
+    c("bzpopmax", -3, WRITE | NOSCRIPT | BLOCKING | FAST, KBLOCK, "sorted_set", "5.0.0", "key [key ...] timeout", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", E(zset::bzpop)),
+    c("bzpopmin", -3, WRITE | NOSCRIPT | BLOCKING | FAST, KBLOCK, "sorted_set", "5.0.0", "key [key ...] timeout", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", E(zset::bzpop)),
     container("client", "connection", "2.4.0", "A container for client connection commands.", &CLIENT_SUBS),
     Command {
         name: "command",
@@ -847,7 +852,38 @@ pub static COMMANDS: &[Command] = &[
     c("ttl", 2, RF, K1, "generic", "1.0.0", "key", "Returns the expiration time in seconds of a key.", E(keys::ttl)),
     c("type", 2, RF, K1, "generic", "1.0.0", "key", "Determines the type of value stored at a key.", E(keys::type_)),
     c("unlink", -2, WF, KALL, "generic", "4.0.0", "key [key ...]", "Asynchronously deletes one or more keys.", E(keys::del)),
-
+    c("zadd", -4, WDF, K1, "sorted_set", "1.2.0", "key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.", E(zset::zadd)),
+    c("zcard", 2, RF, K1, "sorted_set", "1.2.0", "key", "Returns the number of members in a sorted set.", E(zset::zcard)),
+    c("zcount", 4, RF, K1, "sorted_set", "2.0.0", "key min max", "Returns the count of members in a sorted set that have scores within a range.", E(zset::zcount)),
+    c("zdiff", -3, RM, NK, "sorted_set", "6.2.0", "numkeys key [key ...] [WITHSCORES]", "Returns the difference between multiple sorted sets.", E(zset::zdiff)),
+    c("zdiffstore", -4, WDM, K1, "sorted_set", "6.2.0", "destination numkeys key [key ...]", "Stores the difference of multiple sorted sets in a key.", E(zset::zdiffstore)),
+    c("zincrby", 4, WDF, K1, "sorted_set", "1.2.0", "key increment member", "Increments the score of a member in a sorted set.", E(zset::zincrby)),
+    c("zinter", -3, RM, NK, "sorted_set", "6.2.0", "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE <SUM | MIN | MAX>] [WITHSCORES]", "Returns the intersect of multiple sorted sets.", E(zset::zinter)),
+    c("zintercard", -3, RM, NK, "sorted_set", "7.0.0", "numkeys key [key ...] [LIMIT limit]", "Returns the number of members of the intersect of multiple sorted sets.", E(zset::zintercard)),
+    c("zinterstore", -4, WDM, K1, "sorted_set", "2.0.0", "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE <SUM | MIN | MAX>]", "Stores the intersect of multiple sorted sets in a key.", E(zset::zinterstore)),
+    c("zlexcount", 4, RF, K1, "sorted_set", "2.8.9", "key min max", "Returns the number of members in a sorted set within a lexicographical range.", E(zset::zlexcount)),
+    c("zmpop", -4, WRITE | MOVABLE_KEYS, NK, "sorted_set", "7.0.0", "numkeys key [key ...] <MIN | MAX> [COUNT count]", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", E(zset::zmpop)),
+    c("zmscore", -3, RF, K1, "sorted_set", "6.2.0", "key member [member ...]", "Returns the score of one or more members in a sorted set.", E(zset::zmscore)),
+    c("zpopmax", -2, WF, K1, "sorted_set", "5.0.0", "key [count]", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", E(zset::zpop)),
+    c("zpopmin", -2, WF, K1, "sorted_set", "5.0.0", "key [count]", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", E(zset::zpop)),
+    c("zrandmember", -2, R, K1, "sorted_set", "6.2.0", "key [count [WITHSCORES]]", "Returns one or more random members from a sorted set.", E(zset::zrandmember)),
+    c("zrange", -4, R, K1, "sorted_set", "1.2.0", "key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]", "Returns members in a sorted set within a range of indexes.", E(zset::zrange)),
+    c("zrangebylex", -4, R, K1, "sorted_set", "2.8.9", "key min max [LIMIT offset count]", "Returns members in a sorted set within a lexicographical range.", E(zset::zrangebylex)),
+    c("zrangebyscore", -4, R, K1, "sorted_set", "1.0.5", "key min max [WITHSCORES] [LIMIT offset count]", "Returns members in a sorted set within a range of scores.", E(zset::zrangebyscore)),
+    c("zrangestore", -5, WD, K12, "sorted_set", "6.2.0", "dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]", "Stores a range of members from sorted set in a key.", E(zset::zrangestore)),
+    c("zrank", -3, RF, K1, "sorted_set", "2.0.0", "key member [WITHSCORE]", "Returns the index of a member in a sorted set ordered by ascending scores.", E(zset::zrank)),
+    c("zrem", -3, WF, K1, "sorted_set", "1.2.0", "key member [member ...]", "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.", E(zset::zrem)),
+    c("zremrangebylex", 4, W, K1, "sorted_set", "2.8.9", "key min max", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.", E(zset::zremrange)),
+    c("zremrangebyrank", 4, W, K1, "sorted_set", "2.0.0", "key start stop", "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.", E(zset::zremrange)),
+    c("zremrangebyscore", 4, W, K1, "sorted_set", "1.2.0", "key min max", "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.", E(zset::zremrange)),
+    c("zrevrange", -4, R, K1, "sorted_set", "1.2.0", "key start stop [WITHSCORES]", "Returns members in a sorted set within a range of indexes in reverse order.", E(zset::zrevrange)),
+    c("zrevrangebylex", -4, R, K1, "sorted_set", "2.8.9", "key max min [LIMIT offset count]", "Returns members in a sorted set within a lexicographical range in reverse order.", E(zset::zrangebylex)),
+    c("zrevrangebyscore", -4, R, K1, "sorted_set", "2.2.0", "key max min [WITHSCORES] [LIMIT offset count]", "Returns members in a sorted set within a range of scores in reverse order.", E(zset::zrangebyscore)),
+    c("zrevrank", -3, RF, K1, "sorted_set", "2.0.0", "key member [WITHSCORE]", "Returns the index of a member in a sorted set ordered by descending scores.", E(zset::zrank)),
+    c("zscan", -3, R, K1, "sorted_set", "2.8.0", "key cursor [MATCH pattern] [COUNT count]", "Iterates over members and scores of a sorted set.", E(zset::zscan)),
+    c("zscore", 3, RF, K1, "sorted_set", "1.2.0", "key member", "Returns the score of a member in a sorted set.", E(zset::zscore)),
+    c("zunion", -3, RM, NK, "sorted_set", "6.2.0", "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE <SUM | MIN | MAX>] [WITHSCORES]", "Returns the union of multiple sorted sets.", E(zset::zunion)),
+    c("zunionstore", -4, WDM, K1, "sorted_set", "2.0.0", "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE <SUM | MIN | MAX>]", "Stores the union of multiple sorted sets in a key.", E(zset::zunionstore)),
 ];
 
 /// The subcommands of a container command.

@@ -8,9 +8,11 @@ pub mod hll;
 pub mod keys;
 pub mod list;
 pub mod meta;
+pub mod geo;
 pub mod set;
 pub mod sort;
 pub mod string;
+pub mod zset;
 
 use std::sync::Arc;
 

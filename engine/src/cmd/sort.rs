@@ -251,10 +251,7 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult 
         }
         return Ok(Reply::Int(0));
     }
-    let mut l = List::new();
-    for v in out {
-        l.items_mut().push_back(v.unwrap_or_default());
-    }
+    let l = List::from_items(out.into_iter().map(Option::unwrap_or_default).collect());
     sh.insert(&dk, Item::new(Value::List(Box::new(l)), ctx.now_ms), &mut w);
     drop(sh);
     drop(w);

@@ -229,10 +229,7 @@ mod tests {
     #[test]
     fn rebuild_commands_recreate_each_type_in_batches() {
         // Proves the export commands name every element, keep order, and split big values.
-        let mut l = list::List::new();
-        for i in 0..1030 {
-            l.items_mut().push_back(Bytes::from(i.to_string()));
-        }
+        let l = list::List::from_items((0..1030).map(|i| Bytes::from(i.to_string())).collect());
         let cmds = rebuild_commands(b"l", &Value::List(Box::new(l)));
         assert_eq!(cmds.len(), 3);
         assert_eq!(cmds[0].len(), 2 + 512);

@@ -1,5 +1,20 @@
 //! Sorted sets: unique members ordered by (score, member).
 //!
+//! A [`ZSet`] keeps two structures in step:
+//!
+//! * `dict`: an insertion-ordered hash map member → score (O(1) ZSCORE; its positions are
+//!   what ZSCAN walks, see [`ZSet::scan_slot`]),
+//! * `sl`: an arena-based skiplist with spans, ordered by (score, member bytes) as Redis
+//!   orders it (scores compared with `<`, so `-0` and `0` tie and the member decides). Nodes
+//!   live in one `Vec` and link by `u32` index, freed slots go on a free list. Every forward
+//!   link carries its *span* (how many rank positions it jumps), so rank → node, node → rank
+//!   and the first/last node of a score or lex range are all O(log n) expected.
+//!
+//! The encoding OBJECT ENCODING reports is state, as in Redis: "listpack" until the set
+//! once held more than 128 members or a member longer than 64 bytes, then "skiplist" for as
+//! long as the value lives (deleting members does not convert back). A value built afresh
+//! (decode at restart, a *STORE result) derives it from its contents.
+//!
 //! Effect body (tag 4), a sequence of ops:
 //!
 //! ```text
@@ -7,10 +22,10 @@
 //! op 2  REM  n:varint member:bytes*n                   remove
 //! ```
 
-use std::collections::BTreeSet;
+use std::cmp::Ordering;
 
 use bytes::Bytes;
-use hashbrown::HashMap;
+use indexmap::IndexMap;
 
 use super::{count, finish, Replayed};
 use crate::effect::{put_bytes, put_uvarint, ApplyError, Cursor, DecodeError};
@@ -19,40 +34,456 @@ use crate::value::Value;
 const OP_ADD: u8 = 1;
 const OP_REM: u8 = 2;
 
-/// A score with a total order (scores are never NaN).
+/// Redis's zset-max-listpack-entries default.
+pub const LISTPACK_MAX_ENTRIES: usize = 128;
+/// Redis's zset-max-listpack-value default.
+pub const LISTPACK_MAX_VALUE: usize = 64;
+
+const NIL: u32 = u32::MAX;
+const HEAD: u32 = 0;
+const MAX_LEVEL: usize = 32;
+
 #[derive(Debug, Clone, Copy)]
-struct Score(f64);
+struct Level {
+    fwd: u32,
+    span: u32,
+}
 
-impl PartialEq for Score {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other).is_eq()
+#[derive(Debug, Clone)]
+struct Node {
+    member: Bytes,
+    score: f64,
+    back: u32,
+    levels: Vec<Level>,
+}
+
+/// (s1, m1) < (s2, m2) in Redis's order.
+#[inline]
+fn less(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> bool {
+    s1 < s2 || (s1 == s2 && m1 < m2)
+}
+
+/// A score interval, bounds possibly exclusive (`(`) or infinite.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreRange {
+    /// Lower bound.
+    pub min: f64,
+    /// Upper bound.
+    pub max: f64,
+    /// Lower bound excluded.
+    pub minex: bool,
+    /// Upper bound excluded.
+    pub maxex: bool,
+}
+
+impl ScoreRange {
+    /// Whether `v` is at or past the lower bound.
+    pub fn gte_min(&self, v: f64) -> bool {
+        if self.minex {
+            v > self.min
+        } else {
+            v >= self.min
+        }
+    }
+
+    /// Whether `v` is at or before the upper bound.
+    pub fn lte_max(&self, v: f64) -> bool {
+        if self.maxex {
+            v < self.max
+        } else {
+            v <= self.max
+        }
+    }
+
+    /// Whether `v` is inside.
+    pub fn contains(&self, v: f64) -> bool {
+        self.gte_min(v) && self.lte_max(v)
+    }
+
+    /// Whether no score can be inside.
+    pub fn is_empty(&self) -> bool {
+        self.min > self.max || (self.min == self.max && (self.minex || self.maxex))
     }
 }
 
-impl Eq for Score {}
+/// One end of a lex range: `-`, `+`, `[m` or `(m`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LexBound {
+    /// `-`: before every member.
+    NegInf,
+    /// `+`: after every member.
+    PosInf,
+    /// `[m`.
+    Incl(Bytes),
+    /// `(m`.
+    Excl(Bytes),
+}
 
-impl PartialOrd for Score {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
+/// A member interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LexRange {
+    /// Lower bound.
+    pub min: LexBound,
+    /// Upper bound.
+    pub max: LexBound,
+}
+
+impl LexRange {
+    /// Whether `m` is at or past the lower bound.
+    pub fn gte_min(&self, m: &[u8]) -> bool {
+        match &self.min {
+            LexBound::NegInf => true,
+            LexBound::PosInf => false,
+            LexBound::Incl(b) => m >= &b[..],
+            LexBound::Excl(b) => m > &b[..],
+        }
+    }
+
+    /// Whether `m` is at or before the upper bound.
+    pub fn lte_max(&self, m: &[u8]) -> bool {
+        match &self.max {
+            LexBound::NegInf => false,
+            LexBound::PosInf => true,
+            LexBound::Incl(b) => m <= &b[..],
+            LexBound::Excl(b) => m < &b[..],
+        }
+    }
+
+    /// Whether no member can be inside (Redis: `-`/`+` count as exclusive).
+    pub fn is_empty(&self) -> bool {
+        fn key(b: &LexBound) -> (u8, &[u8], bool) {
+            match b {
+                LexBound::NegInf => (0, &[], true),
+                LexBound::PosInf => (2, &[], true),
+                LexBound::Incl(m) => (1, m, false),
+                LexBound::Excl(m) => (1, m, true),
+            }
+        }
+        let (a, am, aex) = key(&self.min);
+        let (b, bm, bex) = key(&self.max);
+        match (a, am).cmp(&(b, bm)) {
+            Ordering::Greater => true,
+            Ordering::Equal => aex || bex,
+            Ordering::Less => false,
+        }
     }
 }
 
-impl Ord for Score {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
+/// The order-statistics skiplist (see the module doc).
+#[derive(Debug, Clone)]
+struct SkipList {
+    nodes: Vec<Node>,
+    free: Vec<u32>,
+    tail: u32,
+    len: usize,
+    level: usize,
+    rng: u64,
+}
+
+impl Default for SkipList {
+    fn default() -> Self {
+        SkipList {
+            nodes: vec![Node {
+                member: Bytes::new(),
+                score: 0.0,
+                back: NIL,
+                levels: vec![Level { fwd: NIL, span: 0 }; MAX_LEVEL],
+            }],
+            free: Vec::new(),
+            tail: NIL,
+            len: 0,
+            level: 1,
+            rng: 0x9E37_79B9_7F4A_7C15,
+        }
+    }
+}
+
+impl SkipList {
+    #[inline]
+    fn fwd(&self, x: u32, i: usize) -> u32 {
+        self.nodes[x as usize].levels[i].fwd
+    }
+
+    #[inline]
+    fn span(&self, x: u32, i: usize) -> u32 {
+        self.nodes[x as usize].levels[i].span
+    }
+
+    #[inline]
+    fn node(&self, x: u32) -> &Node {
+        &self.nodes[x as usize]
+    }
+
+    /// Level 1 with probability 3/4, each further level with 1/4 (Redis's p = 0.25).
+    fn random_level(&mut self) -> usize {
+        let mut lvl = 1;
+        loop {
+            // xorshift64*: deterministic, so the structure does not depend on a global RNG.
+            self.rng ^= self.rng >> 12;
+            self.rng ^= self.rng << 25;
+            self.rng ^= self.rng >> 27;
+            let r = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32;
+            if r & 3 != 0 || lvl >= MAX_LEVEL {
+                return lvl;
+            }
+            lvl += 1;
+        }
+    }
+
+    /// Inserts a member known to be absent.
+    fn insert(&mut self, score: f64, member: Bytes) {
+        let mut update = [HEAD; MAX_LEVEL];
+        let mut rank = [0u32; MAX_LEVEL];
+        let mut x = HEAD;
+        for i in (0..self.level).rev() {
+            rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
+            loop {
+                let f = self.fwd(x, i);
+                if f != NIL && less(self.node(f).score, &self.node(f).member, score, &member) {
+                    rank[i] += self.span(x, i);
+                    x = f;
+                } else {
+                    break;
+                }
+            }
+            update[i] = x;
+        }
+        let lvl = self.random_level();
+        if lvl > self.level {
+            for i in self.level..lvl {
+                rank[i] = 0;
+                update[i] = HEAD;
+                self.nodes[HEAD as usize].levels[i].span = self.len as u32;
+            }
+            self.level = lvl;
+        }
+        let node = Node {
+            member,
+            score,
+            back: if update[0] == HEAD { NIL } else { update[0] },
+            levels: vec![Level { fwd: NIL, span: 0 }; lvl],
+        };
+        let n = match self.free.pop() {
+            Some(n) => {
+                self.nodes[n as usize] = node;
+                n
+            }
+            None => {
+                self.nodes.push(node);
+                (self.nodes.len() - 1) as u32
+            }
+        };
+        for i in 0..lvl {
+            let u = update[i] as usize;
+            let ul = self.nodes[u].levels[i];
+            let d = rank[0] - rank[i];
+            self.nodes[n as usize].levels[i] = Level {
+                fwd: ul.fwd,
+                span: ul.span - d,
+            };
+            self.nodes[u].levels[i] = Level { fwd: n, span: d + 1 };
+        }
+        for (i, &u) in update.iter().enumerate().take(self.level).skip(lvl) {
+            self.nodes[u as usize].levels[i].span += 1;
+        }
+        let f0 = self.fwd(n, 0);
+        if f0 != NIL {
+            self.nodes[f0 as usize].back = n;
+        } else {
+            self.tail = n;
+        }
+        self.len += 1;
+    }
+
+    /// Removes (score, member); false when absent.
+    fn delete(&mut self, score: f64, member: &[u8]) -> bool {
+        let mut update = [HEAD; MAX_LEVEL];
+        let mut x = HEAD;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.fwd(x, i);
+                if f != NIL && less(self.node(f).score, &self.node(f).member, score, member) {
+                    x = f;
+                } else {
+                    break;
+                }
+            }
+            update[i] = x;
+        }
+        let x = self.fwd(x, 0);
+        if x == NIL || self.node(x).score != score || self.node(x).member != member {
+            return false;
+        }
+        for (i, &u) in update.iter().enumerate().take(self.level) {
+            let u = u as usize;
+            if self.nodes[u].levels[i].fwd == x {
+                let xl = self.nodes[x as usize].levels[i];
+                let ul = &mut self.nodes[u].levels[i];
+                ul.span = ul.span + xl.span - 1;
+                ul.fwd = xl.fwd;
+            } else {
+                self.nodes[u].levels[i].span -= 1;
+            }
+        }
+        let f0 = self.fwd(x, 0);
+        let back = self.node(x).back;
+        if f0 != NIL {
+            self.nodes[f0 as usize].back = back;
+        } else {
+            self.tail = back;
+        }
+        while self.level > 1 && self.fwd(HEAD, self.level - 1) == NIL {
+            self.level -= 1;
+        }
+        self.len -= 1;
+        let dead = &mut self.nodes[x as usize];
+        dead.member = Bytes::new();
+        dead.levels = Vec::new();
+        self.free.push(x);
+        true
+    }
+
+    /// 1-based rank of (score, member), if present.
+    fn rank(&self, score: f64, member: &[u8]) -> Option<usize> {
+        let mut x = HEAD;
+        let mut rank = 0usize;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.fwd(x, i);
+                if f == NIL {
+                    break;
+                }
+                let n = self.node(f);
+                if less(n.score, &n.member, score, member)
+                    || (n.score == score && n.member == member)
+                {
+                    rank += self.span(x, i) as usize;
+                    x = f;
+                } else {
+                    break;
+                }
+            }
+            if x != HEAD && self.node(x).member == member {
+                return Some(rank);
+            }
+        }
+        None
+    }
+
+    /// The node at 1-based `rank`.
+    fn by_rank(&self, rank: usize) -> Option<u32> {
+        if rank == 0 || rank > self.len {
+            return None;
+        }
+        let mut x = HEAD;
+        let mut traversed = 0usize;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.fwd(x, i);
+                if f != NIL && traversed + self.span(x, i) as usize <= rank {
+                    traversed += self.span(x, i) as usize;
+                    x = f;
+                } else {
+                    break;
+                }
+            }
+            if traversed == rank {
+                return Some(x);
+            }
+        }
+        None
+    }
+
+    /// The last node for which `before` holds, walking from the head (`before` must be
+    /// monotone: true for a prefix of the order). HEAD when none.
+    fn last_where(&self, before: impl Fn(&Node) -> bool) -> u32 {
+        let mut x = HEAD;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.fwd(x, i);
+                if f != NIL && before(self.node(f)) {
+                    x = f;
+                } else {
+                    break;
+                }
+            }
+        }
+        x
+    }
+
+    fn first_in_score(&self, r: &ScoreRange) -> Option<u32> {
+        if r.is_empty() {
+            return None;
+        }
+        let x = self.fwd(self.last_where(|n| !r.gte_min(n.score)), 0);
+        (x != NIL && r.lte_max(self.node(x).score)).then_some(x)
+    }
+
+    fn last_in_score(&self, r: &ScoreRange) -> Option<u32> {
+        if r.is_empty() {
+            return None;
+        }
+        let x = self.last_where(|n| r.lte_max(n.score));
+        (x != HEAD && r.gte_min(self.node(x).score)).then_some(x)
+    }
+
+    fn first_in_lex(&self, r: &LexRange) -> Option<u32> {
+        if r.is_empty() {
+            return None;
+        }
+        let x = self.fwd(self.last_where(|n| !r.gte_min(&n.member)), 0);
+        (x != NIL && r.lte_max(&self.node(x).member)).then_some(x)
+    }
+
+    fn last_in_lex(&self, r: &LexRange) -> Option<u32> {
+        if r.is_empty() {
+            return None;
+        }
+        let x = self.last_where(|n| r.lte_max(&n.member));
+        (x != HEAD && r.gte_min(&self.node(x).member)).then_some(x)
+    }
+}
+
+/// A position in a sorted set's order (valid until the set changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pos(u32);
+
+/// Walks members from a position, forward or backward.
+pub struct Walk<'a> {
+    sl: &'a SkipList,
+    at: u32,
+    rev: bool,
+}
+
+impl<'a> Iterator for Walk<'a> {
+    type Item = (&'a Bytes, f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.at == NIL || self.at == HEAD {
+            return None;
+        }
+        let n = self.sl.node(self.at);
+        self.at = if self.rev { n.back } else { n.levels[0].fwd };
+        Some((&n.member, n.score))
     }
 }
 
 /// A sorted set value.
 #[derive(Debug, Clone, Default)]
 pub struct ZSet {
-    scores: HashMap<Bytes, f64, foldhash::fast::RandomState>,
-    order: BTreeSet<(Score, Bytes)>,
+    dict: IndexMap<Bytes, f64, foldhash::fast::RandomState>,
+    sl: SkipList,
+    /// Converted to the skiplist encoding (sticky while the value lives).
+    big: bool,
 }
 
 impl PartialEq for ZSet {
     fn eq(&self, other: &Self) -> bool {
-        self.order == other.order
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|((m1, s1), (m2, s2))| m1 == m2 && s1.to_bits() == s2.to_bits())
     }
 }
 
@@ -64,70 +495,159 @@ impl ZSet {
 
     /// Number of members.
     pub fn len(&self) -> usize {
-        self.scores.len()
+        self.dict.len()
     }
 
     /// Whether there are no members.
     pub fn is_empty(&self) -> bool {
-        self.scores.is_empty()
+        self.dict.is_empty()
     }
 
     /// The score of `m`.
     pub fn score(&self, m: &[u8]) -> Option<f64> {
-        self.scores.get(m).copied()
+        self.dict.get(m).copied()
     }
 
-    /// Sets the score of `m` (adding it); returns the old score.
+    /// Sets the score of `m` (adding it); returns the old score. A score equal (`==`) to the
+    /// current one changes nothing, as in Redis (so `-0` does not replace `0`).
     pub fn insert(&mut self, m: &[u8], score: f64) -> Option<f64> {
-        let old = self.scores.get(m).copied();
-        if let Some(o) = old {
-            if o.to_bits() == score.to_bits() {
-                return old;
+        match self.dict.get_mut(m) {
+            Some(cur) => {
+                let old = *cur;
+                if old == score {
+                    return Some(old);
+                }
+                *cur = score;
+                let key = Bytes::copy_from_slice(m);
+                self.sl.delete(old, m);
+                self.sl.insert(score, key);
+                Some(old)
             }
-            let key = Bytes::copy_from_slice(m);
-            self.order.remove(&(Score(o), key.clone()));
-            self.order.insert((Score(score), key.clone()));
-            self.scores.insert(key, score);
-        } else {
-            let key = Bytes::copy_from_slice(m);
-            self.order.insert((Score(score), key.clone()));
-            self.scores.insert(key, score);
+            None => {
+                let key = Bytes::copy_from_slice(m);
+                if m.len() > LISTPACK_MAX_VALUE || self.dict.len() >= LISTPACK_MAX_ENTRIES {
+                    self.big = true;
+                }
+                self.dict.insert(key.clone(), score);
+                self.sl.insert(score, key);
+                None
+            }
         }
-        old
     }
 
     /// Removes `m`; returns its score.
     pub fn remove(&mut self, m: &[u8]) -> Option<f64> {
-        let (key, s) = self.scores.remove_entry(m)?;
-        self.order.remove(&(Score(s), key));
+        let s = self.dict.swap_remove(m)?;
+        self.sl.delete(s, m);
         Some(s)
     }
 
     /// Members and scores in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, f64)> {
-        self.order.iter().map(|(s, m)| (m, s.0))
+    pub fn iter(&self) -> Walk<'_> {
+        self.walk(self.at_rank(0), false)
+    }
+
+    /// Members and scores from `from` on, forward or (`rev`) backward; empty for `None`.
+    pub fn walk(&self, from: Option<Pos>, rev: bool) -> Walk<'_> {
+        Walk {
+            sl: &self.sl,
+            at: from.map_or(NIL, |p| p.0),
+            rev,
+        }
+    }
+
+    /// The member and score at `p`.
+    pub fn entry(&self, p: Pos) -> (&Bytes, f64) {
+        let n = self.sl.node(p.0);
+        (&n.member, n.score)
+    }
+
+    /// The 0-based rank of `m` in ascending order.
+    pub fn rank(&self, m: &[u8]) -> Option<usize> {
+        let s = self.score(m)?;
+        self.sl.rank(s, m).map(|r| r - 1)
+    }
+
+    /// The 0-based rank of the member at `p`.
+    pub fn rank_of(&self, p: Pos) -> usize {
+        let n = self.sl.node(p.0);
+        self.sl.rank(n.score, &n.member).map_or(0, |r| r - 1)
+    }
+
+    /// The position of 0-based rank `r`.
+    pub fn at_rank(&self, r: usize) -> Option<Pos> {
+        self.sl.by_rank(r.checked_add(1)?).map(Pos)
+    }
+
+    /// The first member whose score is in `r`.
+    pub fn first_in_score(&self, r: &ScoreRange) -> Option<Pos> {
+        self.sl.first_in_score(r).map(Pos)
+    }
+
+    /// The last member whose score is in `r`.
+    pub fn last_in_score(&self, r: &ScoreRange) -> Option<Pos> {
+        self.sl.last_in_score(r).map(Pos)
+    }
+
+    /// The first member in `r` (meaningful when all scores are equal, as in Redis).
+    pub fn first_in_lex(&self, r: &LexRange) -> Option<Pos> {
+        self.sl.first_in_lex(r).map(Pos)
+    }
+
+    /// The last member in `r`.
+    pub fn last_in_lex(&self, r: &LexRange) -> Option<Pos> {
+        self.sl.last_in_lex(r).map(Pos)
+    }
+
+    /// Number of members with scores in `r`.
+    pub fn count_in_score(&self, r: &ScoreRange) -> usize {
+        match (self.first_in_score(r), self.last_in_score(r)) {
+            (Some(a), Some(b)) => (self.rank_of(b) + 1).saturating_sub(self.rank_of(a)),
+            _ => 0,
+        }
+    }
+
+    /// Number of members in the lex range `r`.
+    pub fn count_in_lex(&self, r: &LexRange) -> usize {
+        match (self.first_in_lex(r), self.last_in_lex(r)) {
+            (Some(a), Some(b)) => (self.rank_of(b) + 1).saturating_sub(self.rank_of(a)),
+            _ => 0,
+        }
+    }
+
+    /// The member in ZSCAN slot `i` (slots are `0..len()`; removing a member moves only the
+    /// member in the last slot, so a scan walking slots downward never misses a member that
+    /// stays for the whole scan).
+    pub fn scan_slot(&self, i: usize) -> Option<(&Bytes, f64)> {
+        self.dict.get_index(i).map(|(m, s)| (m, *s))
     }
 
     /// The name OBJECT ENCODING reports (Redis 7: listpack up to 128 members of at most 64
-    /// bytes, else skiplist).
+    /// bytes, else skiplist; no conversion back while the value lives).
     pub fn encoding(&self) -> &'static str {
-        if self.scores.len() <= 128 && self.scores.keys().all(|m| m.len() <= 64) {
+        if self.is_listpack() {
             "listpack"
         } else {
             "skiplist"
         }
     }
 
+    /// Whether Redis would hold this value as a listpack.
+    pub fn is_listpack(&self) -> bool {
+        !self.big
+    }
+
     /// Approximate heap bytes.
     pub fn memory_bytes(&self) -> usize {
-        self.scores.capacity() * (std::mem::size_of::<(Bytes, f64)>() + 1)
-            + self.order.len() * (std::mem::size_of::<(Score, Bytes)>() + 16)
-            + self.scores.keys().map(|m| m.len()).sum::<usize>()
+        self.dict.capacity() * (std::mem::size_of::<(Bytes, f64)>() + 16)
+            + self.sl.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.sl.len * std::mem::size_of::<Level>() * 4 / 3
+            + self.dict.keys().map(|m| m.len()).sum::<usize>()
     }
 
     /// Appends the value encoding (without the tag).
     pub fn encode(&self, out: &mut Vec<u8>) {
-        put_uvarint(out, self.scores.len() as u64);
+        put_uvarint(out, self.len() as u64);
         for (m, s) in self.iter() {
             out.extend_from_slice(&s.to_le_bytes());
             put_bytes(out, m);
@@ -265,4 +785,220 @@ pub fn describe(body: &[u8], out: &mut String) -> Result<(), DecodeError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// The model: (score bits made orderable, member) → (), plus member → score.
+    #[derive(Default)]
+    struct Model {
+        scores: BTreeMap<Vec<u8>, f64>,
+    }
+
+    impl Model {
+        fn sorted(&self) -> Vec<(Vec<u8>, f64)> {
+            let mut v: Vec<(Vec<u8>, f64)> =
+                self.scores.iter().map(|(m, s)| (m.clone(), *s)).collect();
+            v.sort_by(|a, b| {
+                a.1.partial_cmp(&b.1)
+                    .unwrap_or(Ordering::Equal)
+                    .then_with(|| a.0.cmp(&b.0))
+            });
+            v
+        }
+    }
+
+    fn entries(z: &ZSet) -> Vec<(Vec<u8>, f64)> {
+        z.iter().map(|(m, s)| (m.to_vec(), s)).collect()
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Add(u8, i8),
+        Rem(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (0u8..60, -5i8..5).prop_map(|(m, s)| Op::Add(m, s)),
+            1 => (0u8..60).prop_map(Op::Rem),
+        ]
+    }
+
+    fn member(m: u8) -> Vec<u8> {
+        format!("m{m:02}").into_bytes()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn matches_a_model_and_replays(ops in proptest::collection::vec(op(), 1..300)) {
+            // Random adds and removes keep the skiplist equal to a sorted model: order, rank,
+            // rank -> member, score ranges and lex ranges, and the logged body replays to the
+            // same value.
+            let mut z = ZSet::new();
+            let mut m = Model::default();
+            let mut body = Body::new();
+            let mut replayed = Value::ZSet(Box::new(ZSet::new()));
+            for o in &ops {
+                match o {
+                    Op::Add(k, s) => {
+                        let s = f64::from(*s) / 2.0;
+                        z.insert(&member(*k), s);
+                        m.scores.insert(member(*k), s);
+                        body.add([(&member(*k)[..], s)].into_iter());
+                    }
+                    Op::Rem(k) => {
+                        prop_assert_eq!(z.remove(&member(*k)).is_some(), m.scores.remove(&member(*k)).is_some());
+                        body.rem([&member(*k)[..]].into_iter());
+                    }
+                }
+            }
+            let want = m.sorted();
+            prop_assert_eq!(entries(&z), want.clone());
+            prop_assert_eq!(z.len(), want.len());
+            for (i, (mem, s)) in want.iter().enumerate() {
+                prop_assert_eq!(z.rank(mem), Some(i));
+                let p = z.at_rank(i).expect("rank in range");
+                prop_assert_eq!(z.entry(p).0.to_vec(), mem.clone());
+                prop_assert_eq!(z.entry(p).1, *s);
+                prop_assert_eq!(z.rank_of(p), i);
+            }
+            prop_assert!(z.at_rank(want.len()).is_none());
+            // Reverse walk.
+            let rev: Vec<(Vec<u8>, f64)> = z
+                .walk(z.at_rank(z.len().wrapping_sub(1)), true)
+                .map(|(m, s)| (m.to_vec(), s))
+                .collect();
+            let mut want_rev = want.clone();
+            want_rev.reverse();
+            prop_assert_eq!(rev, want_rev);
+            // Score ranges with every bound kind.
+            for lo in -6..6 {
+                for hi in -6..6 {
+                    for (minex, maxex) in [(false, false), (true, false), (false, true), (true, true)] {
+                        let r = ScoreRange { min: f64::from(lo) / 2.0, max: f64::from(hi) / 2.0, minex, maxex };
+                        let inside: Vec<_> = want.iter().filter(|(_, s)| r.contains(*s)).cloned().collect();
+                        prop_assert_eq!(z.count_in_score(&r), inside.len());
+                        let got: Vec<_> = z
+                            .walk(z.first_in_score(&r), false)
+                            .take_while(|(_, s)| r.lte_max(*s))
+                            .map(|(m, s)| (m.to_vec(), s))
+                            .collect();
+                        prop_assert_eq!(&got, &inside);
+                        prop_assert_eq!(z.last_in_score(&r).map(|p| z.entry(p).0.to_vec()), inside.last().map(|e| e.0.clone()));
+                    }
+                }
+            }
+            // Replaying the body gives the same value.
+            let r = replay(Some(&mut replayed), body.bytes());
+            prop_assert!(r.is_ok());
+            if let Value::ZSet(rz) = &replayed {
+                prop_assert_eq!(entries(rz), want.clone());
+            }
+            // Encode / decode round trip.
+            let mut buf = Vec::new();
+            z.encode(&mut buf);
+            let d = ZSet::decode(&mut Cursor::new(&buf)).expect("decodes");
+            prop_assert!(d == z);
+        }
+
+        #[test]
+        fn lex_ranges_match_a_model(ms in proptest::collection::btree_set(0u8..40, 0..40), a in 0u8..42, b in 0u8..42, ka in 0u8..4, kb in 0u8..4) {
+            // With equal scores, lex ranges select what a filter over the sorted members does.
+            let mut z = ZSet::new();
+            for m in &ms {
+                z.insert(&member(*m), 0.0);
+            }
+            let bound = |k: u8, v: u8| match k {
+                0 => LexBound::NegInf,
+                1 => LexBound::PosInf,
+                2 => LexBound::Incl(Bytes::from(member(v))),
+                _ => LexBound::Excl(Bytes::from(member(v))),
+            };
+            let r = LexRange { min: bound(ka, a), max: bound(kb, b) };
+            let want: Vec<Vec<u8>> = ms.iter().map(|m| member(*m)).filter(|m| r.gte_min(m) && r.lte_max(m)).collect();
+            prop_assert_eq!(z.count_in_lex(&r), want.len());
+            let got: Vec<Vec<u8>> = z.walk(z.first_in_lex(&r), false).take_while(|(m, _)| r.lte_max(m)).map(|(m, _)| m.to_vec()).collect();
+            prop_assert_eq!(&got, &want);
+            let last = z.last_in_lex(&r).map(|p| z.entry(p).0.to_vec());
+            prop_assert_eq!(last, want.last().cloned());
+        }
+
+        #[test]
+        fn garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+            // Decoding or replaying arbitrary bytes returns an error or a value, never panics.
+            let _ = ZSet::decode(&mut Cursor::new(&data));
+            let _ = replay(None, &data);
+            let mut s = String::new();
+            let _ = describe(&data, &mut s);
+        }
+    }
+
+    #[test]
+    fn encoding_is_sticky_until_rebuilt() {
+        // listpack up to 128 short members; converting is one-way while the value lives, and a
+        // decoded copy derives the encoding from its contents.
+        let mut z = ZSet::new();
+        for i in 0..128 {
+            z.insert(format!("m{i}").as_bytes(), f64::from(i));
+        }
+        assert_eq!(z.encoding(), "listpack");
+        z.insert(b"one-more", 1.0);
+        assert_eq!(z.encoding(), "skiplist");
+        z.remove(b"one-more");
+        assert_eq!(z.encoding(), "skiplist");
+        let mut buf = Vec::new();
+        z.encode(&mut buf);
+        let d = ZSet::decode(&mut Cursor::new(&buf)).expect("decodes");
+        assert_eq!(d.encoding(), "listpack");
+        let mut s = ZSet::new();
+        s.insert(&[b'x'; 65], 1.0);
+        assert_eq!(s.encoding(), "skiplist");
+    }
+
+    #[test]
+    fn negative_zero_ties_with_zero() {
+        // -0 and 0 compare equal: the member decides the order, and 0 does not replace -0.
+        let mut z = ZSet::new();
+        z.insert(b"b", -0.0);
+        z.insert(b"a", 0.0);
+        assert_eq!(entries(&z)[0].0, b"a".to_vec());
+        z.insert(b"b", 0.0);
+        assert!(z.score(b"b").is_some_and(|s| s.is_sign_negative()));
+        assert_eq!(z.rank(b"b"), Some(1));
+    }
+
+    #[test]
+    fn scan_slots_survive_removals() {
+        // Walking slots downward while removing visited members never misses an unvisited one.
+        let mut z = ZSet::new();
+        for i in 0..300 {
+            z.insert(format!("m{i}").as_bytes(), f64::from(i));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut hi = z.len();
+        while hi > 0 {
+            let lo = hi.saturating_sub(7);
+            for i in (lo..hi).rev() {
+                if let Some((m, _)) = z.scan_slot(i) {
+                    seen.insert(m.clone());
+                }
+            }
+            // Remove some visited members (and a few unvisited ones, which may be missed).
+            let victims: Vec<Bytes> = (lo..hi).step_by(2).filter_map(|i| z.scan_slot(i).map(|e| e.0.clone())).collect();
+            for v in victims {
+                z.remove(&v);
+            }
+            hi = lo.min(z.len());
+        }
+        for (m, _) in z.iter() {
+            assert!(seen.contains(m), "missed {m:?}");
+        }
+    }
 }

@@ -1,0 +1,1 @@
+//! Geo commands (see docs/types/sorted-sets-and-geo.md).
