@@ -7,6 +7,12 @@ use common::diff;
 
 const CASES: &[&[&str]] = &[
     &[
+        "COMMAND INFO setbit getbit bitcount bitpos bitop bitfield bitfield_ro",
+        "COMMAND INFO pfadd pfmerge pfcount",
+        "COMMAND GETKEYS BITOP AND d a b",
+        "COMMAND GETKEYS PFMERGE d a b",
+    ],
+    &[
         "SETBIT k 7 1",
         "GET k",
         "GETBIT k 7",

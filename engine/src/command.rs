@@ -801,7 +801,7 @@ pub static COMMANDS: &[Command] = &[
     c("pexpireat", -3, WF, K1, "generic", "2.6.0", "key unix-time-milliseconds [NX | XX | GT | LT]", "Sets the expiration time of a key to a Unix milliseconds timestamp.", E(keys::expire)),
     c("pexpiretime", 2, RF, K1, "generic", "7.0.0", "key", "Returns the expiration time of a key as a Unix milliseconds timestamp.", E(keys::ttl)),
     c("pfadd", -2, WDF, K1, "hyperloglog", "2.8.9", "key [element [element ...]]", "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.", E(hll::pfadd)),
-    c("pfcount", -2, R | MAY_REPLICATE, KALL, "hyperloglog", "2.8.9", "key [key ...]", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).", E(hll::pfcount)),
+    c("pfcount", -2, R, KALL, "hyperloglog", "2.8.9", "key [key ...]", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).", E(hll::pfcount)),
     c("pfmerge", -2, WD, KALL, "hyperloglog", "2.8.9", "destkey [sourcekey [sourcekey ...]]", "Merges one or more HyperLogLog values into a single key.", E(hll::pfmerge)),
     c("ping", -1, FAST, NK, "connection", "1.0.0", "[message]", "Returns the server's liveliness response.", S(SC::Ping)),
     c("psetex", 4, WD, K1, "string", "2.6.0", "key milliseconds value", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", E(string::setex)),

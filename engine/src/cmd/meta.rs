@@ -219,6 +219,14 @@ const RM_DELETE: SpecDesc = (&["RM", "delete"], "");
 /// RW+UPDATE (writes).
 const KEY_SPECS: &[(&str, &[SpecDesc])] = &[
     ("append", &[(&["RW", "insert"], "")]),
+    (
+        "bitfield",
+        &[(
+            &["RW", "access", "update", "variable_flags"],
+            "This command allows both access and modification of the key",
+        )],
+    ),
+    ("bitop", &[OW_UPDATE, RO_ACCESS]),
     ("copy", &[RO_ACCESS, OW_UPDATE]),
     ("decr", &[RW_ACCESS_UPDATE]),
     ("decrby", &[RW_ACCESS_UPDATE]),
@@ -243,6 +251,15 @@ const KEY_SPECS: &[(&str, &[SpecDesc])] = &[
     ("object|freq", &[RO]),
     ("object|idletime", &[RO]),
     ("object|refcount", &[RO]),
+    ("pfadd", &[(&["RW", "insert"], "")]),
+    (
+        "pfcount",
+        &[(
+            &["RW", "access"],
+            "RW because it may change the internal representation of the key, and propagate to replicas",
+        )],
+    ),
+    ("pfmerge", &[(&["RW", "access", "insert"], ""), RO_ACCESS]),
     ("psetex", &[OW_UPDATE]),
     ("rename", &[RW_ACCESS_DELETE, OW_UPDATE]),
     ("renamenx", &[RW_ACCESS_DELETE, OW_INSERT]),
@@ -253,6 +270,7 @@ const KEY_SPECS: &[(&str, &[SpecDesc])] = &[
             "RW and ACCESS due to the optional `GET` argument",
         )],
     ),
+    ("setbit", &[RW_ACCESS_UPDATE]),
     ("setex", &[OW_UPDATE]),
     ("setnx", &[OW_INSERT]),
     ("setrange", &[RW_UPDATE]),
