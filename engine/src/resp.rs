@@ -1908,6 +1908,10 @@ mod tests {
             (Reply::Bool(true), b":1\r\n"),
             (Reply::Bool(false), b":0\r\n"),
             (Reply::Verbatim("txt", b("hi")), b"$2\r\nhi\r\n"),
+            (
+                Reply::Pairs(vec![(Reply::bulk("f"), Reply::bulk("v"))]),
+                b"*2\r\n$1\r\nf\r\n$1\r\nv\r\n",
+            ),
         ];
         for (reply, wire) in cases {
             assert_eq!(enc(&reply, Proto::Resp2), wire, "{reply:?}");
@@ -1928,6 +1932,10 @@ mod tests {
                 b"~2\r\n:1\r\n:2\r\n",
             ),
             (Reply::Push(vec![Reply::bulk("a")]), b">1\r\n$1\r\na\r\n"),
+            (
+                Reply::Pairs(vec![(Reply::bulk("f"), Reply::bulk("v"))]),
+                b"*1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n",
+            ),
             (Reply::Double(1.5), b",1.5\r\n"),
             (Reply::Double(3.0), b",3\r\n"),
             (Reply::Double(f64::INFINITY), b",inf\r\n"),
