@@ -87,7 +87,7 @@ fn remove_logged(sh: &mut Shard, k: &KeyRef<'_>, members: &[Bytes], now: i64, w:
 }
 
 /// Replaces `dst` with `z`, or deletes it when `z` is empty. Returns the new cardinality.
-fn store(sh: &mut Shard, dst: &KeyRef<'_>, z: ZSet, now: i64, w: &mut Writer<'_>) -> usize {
+pub(crate) fn store(sh: &mut Shard, dst: &KeyRef<'_>, z: ZSet, now: i64, w: &mut Writer<'_>) -> usize {
     let n = z.len();
     if n == 0 {
         sh.remove(dst, w);
@@ -98,7 +98,7 @@ fn store(sh: &mut Shard, dst: &KeyRef<'_>, z: ZSet, now: i64, w: &mut Writer<'_>
 }
 
 /// A ZSet built afresh from entries (its encoding follows from its contents).
-fn build(entries: impl IntoIterator<Item = (Bytes, f64)>) -> ZSet {
+pub(crate) fn build(entries: impl IntoIterator<Item = (Bytes, f64)>) -> ZSet {
     let mut z = ZSet::new();
     for (m, s) in entries {
         z.insert(&m, s);
@@ -206,13 +206,13 @@ fn count_at_least_1(arg: &[u8], msg: &str) -> Result<i64, CmdError> {
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Default, Clone, Copy)]
-struct AddFlags {
-    nx: bool,
-    xx: bool,
-    gt: bool,
-    lt: bool,
-    ch: bool,
-    incr: bool,
+pub(crate) struct AddFlags {
+    pub nx: bool,
+    pub xx: bool,
+    pub gt: bool,
+    pub lt: bool,
+    pub ch: bool,
+    pub incr: bool,
 }
 
 /// The outcome of adding one member (Redis's `zsetAdd`).
@@ -255,7 +255,7 @@ fn add_one(z: &mut ZSet, m: &[u8], score: f64, f: AddFlags) -> Result<AddOutcome
     }
 }
 
-fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], mut f: AddFlags, first: usize) -> CmdResult {
+pub(crate) fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], mut f: AddFlags, first: usize) -> CmdResult {
     let mut i = first;
     while i < args.len() {
         let a = &args[i];
