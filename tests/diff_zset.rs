@@ -496,7 +496,10 @@ const EXPECTED_TO_DIFFER: &[(&str, &str)] = &[
     // Redis 7.0 stores a listpack score of -0 as the integer 0; 7.2's d2string keeps "-0"
     // (and so does every skiplist-encoded set), which Vole follows.
     ("ZSCORE z negz", "-0 prints as 0 in a 7.0 listpack"),
-    ("ZRANGEBYSCORE z -inf +inf WITHSCORES", "-0 prints as 0 in a 7.0 listpack"),
+    (
+        "ZRANGEBYSCORE z -inf +inf WITHSCORES",
+        "-0 prints as 0 in a 7.0 listpack",
+    ),
     // Plain sets as inputs: these need SADD, which lands with the set commands (another
     // branch); until then the engine unit tests cover set inputs.
     ("SADD s z w v", "SADD lands with the set commands"),

@@ -919,7 +919,10 @@ mod tests {
         assert_eq!(hash_string(p as f64), "sqc8b49rny0");
         assert_eq!(hash_string(c as f64), "sqdtr74hyu0");
         let (a, b) = (score_to_lonlat(p as f64), score_to_lonlat(c as f64));
-        assert_eq!(format!("{:.4}", distance(a.0, a.1, b.0, b.1)), "166274.1516");
+        assert_eq!(
+            format!("{:.4}", distance(a.0, a.1, b.0, b.1)),
+            "166274.1516"
+        );
         assert_eq!(
             LongDouble::from_f64(a.0).to_human_string(),
             "13.36138933897018433"

@@ -2,9 +2,9 @@
 //! `fn(&mut Ctx, &[Bytes]) -> CmdResult`, where `args[0]` is the command name; the generic
 //! checks (unknown command, arity, auth) already happened in the server's gate.
 
+pub mod geo;
 pub mod keys;
 pub mod meta;
-pub mod geo;
 pub mod string;
 pub mod zset;
 

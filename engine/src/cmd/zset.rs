@@ -87,7 +87,13 @@ fn remove_logged(sh: &mut Shard, k: &KeyRef<'_>, members: &[Bytes], now: i64, w:
 }
 
 /// Replaces `dst` with `z`, or deletes it when `z` is empty. Returns the new cardinality.
-pub(crate) fn store(sh: &mut Shard, dst: &KeyRef<'_>, z: ZSet, now: i64, w: &mut Writer<'_>) -> usize {
+pub(crate) fn store(
+    sh: &mut Shard,
+    dst: &KeyRef<'_>,
+    z: ZSet,
+    now: i64,
+    w: &mut Writer<'_>,
+) -> usize {
     let n = z.len();
     if n == 0 {
         sh.remove(dst, w);
@@ -255,7 +261,12 @@ fn add_one(z: &mut ZSet, m: &[u8], score: f64, f: AddFlags) -> Result<AddOutcome
     }
 }
 
-pub(crate) fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], mut f: AddFlags, first: usize) -> CmdResult {
+pub(crate) fn zadd_generic(
+    ctx: &mut Ctx<'_>,
+    args: &[Bytes],
+    mut f: AddFlags,
+    first: usize,
+) -> CmdResult {
     let mut i = first;
     while i < args.len() {
         let a = &args[i];
@@ -285,7 +296,7 @@ pub(crate) fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], mut f: AddFlags, f
             "XX and NX options at the same time are not compatible",
         ));
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if ((f.gt || f.lt) && f.nx) || (f.gt && f.lt) {
         return Err(CmdError::err(
             "GT, LT, and/or NX options at the same time are not compatible",
         ));
@@ -471,7 +482,11 @@ pub fn zrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         Some(_) => return Err(CmdError::Syntax),
         None => false,
     };
-    let miss = if withscore { Reply::NilArray } else { Reply::Nil };
+    let miss = if withscore {
+        Reply::NilArray
+    } else {
+        Reply::Nil
+    };
     let k = ctx.db.locate(&args[1]);
     let sh = ctx.db.read(k.shard);
     let Some(z) = zset_of(&sh, &k, ctx)? else {
@@ -807,6 +822,9 @@ fn pop_n(
     items
 }
 
+/// A key and the members popped from it.
+type Popped = (Bytes, Vec<(Bytes, f64)>);
+
 /// Finds the first of `keys` holding a non-empty sorted set (WRONGTYPE for a key of another
 /// type met before it) and pops up to `count` from it.
 fn pop_first(
@@ -814,7 +832,7 @@ fn pop_first(
     keys: &[Bytes],
     count: usize,
     max: bool,
-) -> Result<Option<(Bytes, Vec<(Bytes, f64)>)>, CmdError> {
+) -> Result<Option<Popped>, CmdError> {
     let refs: Vec<KeyRef<'_>> = keys.iter().map(|a| ctx.db.locate(a)).collect();
     let now = ctx.now_ms;
     let mut w = ctx.ks.writer();
@@ -913,7 +931,10 @@ fn parse_mpop(args: &[Bytes], at: usize) -> Result<(&[Bytes], bool, usize), CmdE
     while j < args.len() {
         if count.is_none() && is(&args[j], "COUNT") && j + 1 < args.len() {
             j += 1;
-            count = Some(count_at_least_1(&args[j], "count should be greater than 0")?);
+            count = Some(count_at_least_1(
+                &args[j],
+                "count should be greater than 0",
+            )?);
         } else {
             return Err(CmdError::Syntax);
         }
@@ -989,7 +1010,7 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         4 if is(&args[3], "WITHSCORES") => true,
         _ => return Err(CmdError::Syntax),
     };
-    if withscores && (l < -(i64::MAX / 2) || l > i64::MAX / 2) {
+    if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&l) {
         return Err(CmdError::err("value is out of range"));
     }
     let sh = ctx.db.read(k.shard);
@@ -1014,9 +1035,7 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if count > RANDMEMBER_MAX_REPEATS {
             return Err(CmdError::err("value is out of range"));
         }
-        (0..count)
-            .map(|_| entry(rng.gen_range(0..size)))
-            .collect()
+        (0..count).map(|_| entry(rng.gen_range(0..size))).collect()
     } else if count as usize >= size {
         z.iter().map(|(m, s)| (m.clone(), s)).collect()
     } else {
@@ -1288,7 +1307,7 @@ fn setop(inputs: Vec<Input>, o: &SetOpArgs, op: Op) -> ZSet {
 }
 
 /// Reads `numkeys` at `args[at]` with Redis's errors; returns the key arguments.
-fn setop_keys<'a>(args: &'a [Bytes], at: usize) -> Result<&'a [Bytes], CmdError> {
+fn setop_keys(args: &[Bytes], at: usize) -> Result<&[Bytes], CmdError> {
     let setnum = int_arg(&args[at])?;
     if setnum < 1 {
         return Err(CmdError::err(format!(
@@ -1314,7 +1333,11 @@ fn setop_read(ctx: &mut Ctx<'_>, args: &[Bytes], op: Op, card: bool) -> CmdResul
     let o = parse_setop_opts(args, 2 + keys.len(), keys.len(), op, false, card)?;
     let z = setop(inputs, &o, op);
     if card {
-        let n = if o.limit > 0 { z.len().min(o.limit) } else { z.len() };
+        let n = if o.limit > 0 {
+            z.len().min(o.limit)
+        } else {
+            z.len()
+        };
         return Ok(Reply::Int(n as i64));
     }
     Ok(members_reply(
