@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
-use crate::cmd::{bitmap, hash, hll, keys, list, meta, set, sort, string, zset, Ctx};
+use crate::cmd::{bitmap, geo, hash, hll, keys, list, meta, set, sort, string, zset, Ctx};
 use crate::reply::CmdResult;
 
 /// A handler that runs inside the engine.
@@ -747,6 +747,16 @@ pub static COMMANDS: &[Command] = &[
     c("expiretime", 2, RF, K1, "generic", "7.0.0", "key", "Returns the expiration time of a key as a Unix timestamp.", E(keys::ttl)),
     c("flushall", -1, W, NK, "server", "1.0.0", "[ASYNC | SYNC]", "Removes all keys from all databases.", E(keys::flushall)),
     c("flushdb", -1, W, NK, "server", "1.0.0", "[ASYNC | SYNC]", "Remove all keys from the current database.", E(keys::flushdb)),
+    c("geoadd", -5, WD, K1, "geo", "3.2.0", "key [NX | XX] [CH] longitude latitude member [longitude latitude member ...]", "Adds one or more members to a geospatial index. The key is created if it doesn't exist.", E(geo::geoadd)),
+    c("geodist", -4, R, K1, "geo", "3.2.0", "key member1 member2 [M | KM | FT | MI]", "Returns the distance between two members of a geospatial index.", E(geo::geodist)),
+    c("geohash", -2, R, K1, "geo", "3.2.0", "key [member [member ...]]", "Returns members from a geospatial index as geohash strings.", E(geo::geohash)),
+    c("geopos", -2, R, K1, "geo", "3.2.0", "key [member [member ...]]", "Returns the longitude and latitude of members from a geospatial index.", E(geo::geopos)),
+    c("georadius", -6, WDM, K1, "geo", "3.2.0", "key longitude latitude radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]", "Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.", E(geo::georadius)),
+    c("georadius_ro", -6, R, K1, "geo", "3.2.10", "key longitude latitude radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]", "Returns members from a geospatial index that are within a distance from a coordinate.", E(geo::georadius_ro)),
+    c("georadiusbymember", -5, WDM, K1, "geo", "3.2.0", "key member radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]", "Queries a geospatial index for members within a distance from a member, optionally stores the result.", E(geo::georadiusbymember)),
+    c("georadiusbymember_ro", -5, R, K1, "geo", "3.2.10", "key member radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]", "Returns members from a geospatial index that are within a distance from a member.", E(geo::georadiusbymember_ro)),
+    c("geosearch", -7, R, K1, "geo", "6.2.0", "key <FROMMEMBER member | FROMLONLAT longitude latitude> <BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>> [ASC | DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]", "Queries a geospatial index for members inside an area of a box or a circle.", E(geo::geosearch)),
+    c("geosearchstore", -8, WD, K12, "geo", "6.2.0", "destination source <FROMMEMBER member | FROMLONLAT longitude latitude> <BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>> [ASC | DESC] [COUNT count [ANY]] [STOREDIST]", "Queries a geospatial index for members inside an area of a box or a circle, optionally stores the result.", E(geo::geosearchstore)),
     c("get", 2, RF, K1, "string", "1.0.0", "key", "Returns the string value of a key.", E(string::get)),
     c("getbit", 3, RF, K1, "bitmap", "2.2.0", "key offset", "Returns a bit value by offset.", E(bitmap::getbit)),
     c("getdel", 2, WF, K1, "string", "6.2.0", "key", "Returns the string value of a key after deleting the key.", E(string::getdel)),

@@ -32,6 +32,9 @@ pub enum Reply {
     Pairs(Vec<(Reply, Reply)>),
     /// A set: `~` in RESP3, an array in RESP2.
     Set(Vec<Reply>),
+    /// A double given as text (Redis's "human" long double, as GEOPOS prints coordinates):
+    /// `,text` in RESP3, a bulk string in RESP2.
+    DoubleText(Bytes),
     /// A double: `,` in RESP3, a bulk string in RESP2 (formatted as Redis does).
     Double(f64),
     /// A boolean: `#t`/`#f` in RESP3, the integer 1/0 in RESP2.

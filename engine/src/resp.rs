@@ -803,6 +803,8 @@ pub fn encode(reply: &Reply, proto: Proto, out: &mut BytesMut) {
                 encode(b, proto, out);
             }
         }
+        Reply::DoubleText(t) if resp3 => put_line(out, b',', t),
+        Reply::DoubleText(t) => put_bulk(out, t),
         Reply::Double(d) if resp3 => put_line(out, b',', double_text(*d).as_bytes()),
         Reply::Double(d) => put_bulk(out, double_text(*d).as_bytes()),
         Reply::Bool(b) if resp3 => out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),

@@ -3,12 +3,12 @@
 //! checks (unknown command, arity, auth) already happened in the server's gate.
 
 pub mod bitmap;
+pub mod geo;
 pub mod hash;
 pub mod hll;
 pub mod keys;
 pub mod list;
 pub mod meta;
-pub mod geo;
 pub mod set;
 pub mod sort;
 pub mod string;

@@ -87,7 +87,13 @@ fn remove_logged(sh: &mut Shard, k: &KeyRef<'_>, members: &[Bytes], now: i64, w:
 }
 
 /// Replaces `dst` with `z`, or deletes it when `z` is empty. Returns the new cardinality.
-fn store(sh: &mut Shard, dst: &KeyRef<'_>, z: ZSet, now: i64, w: &mut Writer<'_>) -> usize {
+pub(crate) fn store(
+    sh: &mut Shard,
+    dst: &KeyRef<'_>,
+    z: ZSet,
+    now: i64,
+    w: &mut Writer<'_>,
+) -> usize {
     let n = z.len();
     if n == 0 {
         sh.remove(dst, w);
@@ -98,7 +104,7 @@ fn store(sh: &mut Shard, dst: &KeyRef<'_>, z: ZSet, now: i64, w: &mut Writer<'_>
 }
 
 /// A ZSet built afresh from entries (its encoding follows from its contents).
-fn build(entries: impl IntoIterator<Item = (Bytes, f64)>) -> ZSet {
+pub(crate) fn build(entries: impl IntoIterator<Item = (Bytes, f64)>) -> ZSet {
     let mut z = ZSet::new();
     for (m, s) in entries {
         z.insert(&m, s);
@@ -206,13 +212,13 @@ fn count_at_least_1(arg: &[u8], msg: &str) -> Result<i64, CmdError> {
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Default, Clone, Copy)]
-struct AddFlags {
-    nx: bool,
-    xx: bool,
-    gt: bool,
-    lt: bool,
-    ch: bool,
-    incr: bool,
+pub(crate) struct AddFlags {
+    pub nx: bool,
+    pub xx: bool,
+    pub gt: bool,
+    pub lt: bool,
+    pub ch: bool,
+    pub incr: bool,
 }
 
 /// The outcome of adding one member (Redis's `zsetAdd`).
@@ -255,7 +261,12 @@ fn add_one(z: &mut ZSet, m: &[u8], score: f64, f: AddFlags) -> Result<AddOutcome
     }
 }
 
-fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], mut f: AddFlags, first: usize) -> CmdResult {
+pub(crate) fn zadd_generic(
+    ctx: &mut Ctx<'_>,
+    args: &[Bytes],
+    mut f: AddFlags,
+    first: usize,
+) -> CmdResult {
     let mut i = first;
     while i < args.len() {
         let a = &args[i];
@@ -285,7 +296,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], mut f: AddFlags, first: usize
             "XX and NX options at the same time are not compatible",
         ));
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if ((f.gt || f.lt) && f.nx) || (f.gt && f.lt) {
         return Err(CmdError::err(
             "GT, LT, and/or NX options at the same time are not compatible",
         ));
@@ -471,7 +482,11 @@ pub fn zrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         Some(_) => return Err(CmdError::Syntax),
         None => false,
     };
-    let miss = if withscore { Reply::NilArray } else { Reply::Nil };
+    let miss = if withscore {
+        Reply::NilArray
+    } else {
+        Reply::Nil
+    };
     let k = ctx.db.locate(&args[1]);
     let sh = ctx.db.read(k.shard);
     let Some(z) = zset_of(&sh, &k, ctx)? else {
@@ -807,6 +822,9 @@ fn pop_n(
     items
 }
 
+/// A key and the members popped from it.
+type Popped = (Bytes, Vec<(Bytes, f64)>);
+
 /// Finds the first of `keys` holding a non-empty sorted set (WRONGTYPE for a key of another
 /// type met before it) and pops up to `count` from it.
 fn pop_first(
@@ -814,7 +832,7 @@ fn pop_first(
     keys: &[Bytes],
     count: usize,
     max: bool,
-) -> Result<Option<(Bytes, Vec<(Bytes, f64)>)>, CmdError> {
+) -> Result<Option<Popped>, CmdError> {
     let refs: Vec<KeyRef<'_>> = keys.iter().map(|a| ctx.db.locate(a)).collect();
     let now = ctx.now_ms;
     let mut w = ctx.ks.writer();
@@ -913,7 +931,10 @@ fn parse_mpop(args: &[Bytes], at: usize) -> Result<(&[Bytes], bool, usize), CmdE
     while j < args.len() {
         if count.is_none() && is(&args[j], "COUNT") && j + 1 < args.len() {
             j += 1;
-            count = Some(count_at_least_1(&args[j], "count should be greater than 0")?);
+            count = Some(count_at_least_1(
+                &args[j],
+                "count should be greater than 0",
+            )?);
         } else {
             return Err(CmdError::Syntax);
         }
@@ -989,7 +1010,7 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         4 if is(&args[3], "WITHSCORES") => true,
         _ => return Err(CmdError::Syntax),
     };
-    if withscores && (l < -(i64::MAX / 2) || l > i64::MAX / 2) {
+    if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&l) {
         return Err(CmdError::err("value is out of range"));
     }
     let sh = ctx.db.read(k.shard);
@@ -1014,9 +1035,7 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if count > RANDMEMBER_MAX_REPEATS {
             return Err(CmdError::err("value is out of range"));
         }
-        (0..count)
-            .map(|_| entry(rng.gen_range(0..size)))
-            .collect()
+        (0..count).map(|_| entry(rng.gen_range(0..size))).collect()
     } else if count as usize >= size {
         z.iter().map(|(m, s)| (m.clone(), s)).collect()
     } else {
@@ -1288,7 +1307,7 @@ fn setop(inputs: Vec<Input>, o: &SetOpArgs, op: Op) -> ZSet {
 }
 
 /// Reads `numkeys` at `args[at]` with Redis's errors; returns the key arguments.
-fn setop_keys<'a>(args: &'a [Bytes], at: usize) -> Result<&'a [Bytes], CmdError> {
+fn setop_keys(args: &[Bytes], at: usize) -> Result<&[Bytes], CmdError> {
     let setnum = int_arg(&args[at])?;
     if setnum < 1 {
         return Err(CmdError::err(format!(
@@ -1314,7 +1333,11 @@ fn setop_read(ctx: &mut Ctx<'_>, args: &[Bytes], op: Op, card: bool) -> CmdResul
     let o = parse_setop_opts(args, 2 + keys.len(), keys.len(), op, false, card)?;
     let z = setop(inputs, &o, op);
     if card {
-        let n = if o.limit > 0 { z.len().min(o.limit) } else { z.len() };
+        let n = if o.limit > 0 {
+            z.len().min(o.limit)
+        } else {
+            z.len()
+        };
         return Ok(Reply::Int(n as i64));
     }
     Ok(members_reply(
@@ -1382,4 +1405,108 @@ pub fn zinterstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// ZDIFFSTORE destination numkeys key [key ...]
 pub fn zdiffstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     setop_store(ctx, args, Op::Diff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::EngineLimits;
+    use crate::keyspace::Keyspace;
+    use crate::types::set::Set;
+    use std::sync::Arc;
+
+    fn run(ks: &Keyspace, args: &[&str]) -> CmdResult {
+        let args: Vec<Bytes> = args.iter().map(|a| Bytes::from(a.to_string())).collect();
+        let limits = EngineLimits::default();
+        let db = ks.db(0).cloned().expect("db 0");
+        let mut ctx = Ctx::new(ks, &db, &limits);
+        let r = crate::command::resolve(&args)?;
+        match r.cmd.exec {
+            crate::command::Exec::Engine(h) => h(&mut ctx, &args),
+            _ => Err(CmdError::Syntax),
+        }
+    }
+
+    #[test]
+    fn plain_sets_are_inputs_with_score_1() {
+        // ZUNION / ZINTER / ZDIFF / ZINTERCARD read a plain set as members with score 1.
+        let ks = Keyspace::new(Arc::new(crate::clock::SystemClock));
+        let db = ks.db(0).cloned().expect("db 0");
+        {
+            let mut w = ks.writer();
+            let k = db.locate(b"s");
+            let mut sh = db.write(k.shard, &w);
+            let mut s = Set::new();
+            for m in ["z", "w", "v"] {
+                s.add(m.as_bytes());
+            }
+            sh.insert(&k, Item::new(Value::Set(Box::new(s)), 0), &mut w);
+        }
+        run(&ks, &["ZADD", "a", "1", "x", "2", "y", "3", "z"]).expect("zadd");
+        let pairs = |v: &[(&str, f64)]| {
+            Reply::Pairs(
+                v.iter()
+                    .map(|(m, s)| (Reply::bulk(m), Reply::Double(*s)))
+                    .collect(),
+            )
+        };
+        assert_eq!(
+            run(&ks, &["ZUNION", "2", "a", "s", "WITHSCORES"]),
+            Ok(pairs(&[
+                ("v", 1.0),
+                ("w", 1.0),
+                ("x", 1.0),
+                ("y", 2.0),
+                ("z", 4.0)
+            ]))
+        );
+        assert_eq!(
+            run(
+                &ks,
+                &["ZINTER", "2", "a", "s", "AGGREGATE", "MAX", "WITHSCORES"]
+            ),
+            Ok(pairs(&[("z", 3.0)]))
+        );
+        assert_eq!(
+            run(&ks, &["ZDIFF", "2", "s", "a", "WITHSCORES"]),
+            Ok(pairs(&[("v", 1.0), ("w", 1.0)]))
+        );
+        assert_eq!(run(&ks, &["ZINTERCARD", "2", "a", "s"]), Ok(Reply::Int(1)));
+    }
+
+    #[test]
+    fn zscan_covers_a_large_set_across_calls() {
+        // A skiplist-encoded set is scanned in pieces; every member comes back.
+        let ks = Keyspace::new(Arc::new(crate::clock::SystemClock));
+        let mut args = vec!["ZADD".to_string(), "big".to_string()];
+        for i in 0..300 {
+            args.push(i.to_string());
+            args.push(format!("m{i}"));
+        }
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&ks, &a).expect("zadd");
+        let mut cursor = "0".to_string();
+        let mut seen = std::collections::HashSet::new();
+        let mut calls = 0;
+        loop {
+            calls += 1;
+            let Ok(Reply::Array(v)) = run(&ks, &["ZSCAN", "big", &cursor, "COUNT", "7"]) else {
+                panic!("bad reply");
+            };
+            let (Some(Reply::Bulk(c)), Some(Reply::Array(items))) = (v.first(), v.get(1)) else {
+                panic!("bad reply shape");
+            };
+            for pair in items.chunks(2) {
+                if let Reply::Bulk(m) = &pair[0] {
+                    seen.insert(m.clone());
+                }
+            }
+            cursor = String::from_utf8_lossy(c).into_owned();
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 300);
+        assert!(calls > 10);
+    }
 }

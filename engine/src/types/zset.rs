@@ -281,7 +281,10 @@ impl SkipList {
                 fwd: ul.fwd,
                 span: ul.span - d,
             };
-            self.nodes[u].levels[i] = Level { fwd: n, span: d + 1 };
+            self.nodes[u].levels[i] = Level {
+                fwd: n,
+                span: d + 1,
+            };
         }
         for (i, &u) in update.iter().enumerate().take(self.level).skip(lvl) {
             self.nodes[u as usize].levels[i].span += 1;
@@ -991,7 +994,10 @@ mod tests {
                 }
             }
             // Remove some visited members (and a few unvisited ones, which may be missed).
-            let victims: Vec<Bytes> = (lo..hi).step_by(2).filter_map(|i| z.scan_slot(i).map(|e| e.0.clone())).collect();
+            let victims: Vec<Bytes> = (lo..hi)
+                .step_by(2)
+                .filter_map(|i| z.scan_slot(i).map(|e| e.0.clone()))
+                .collect();
             for v in victims {
                 z.remove(&v);
             }

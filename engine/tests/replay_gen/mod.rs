@@ -10,12 +10,13 @@ pub mod hash;
 pub mod list;
 pub mod set;
 pub mod strings;
+pub mod zset;
 
 /// A generator of one random command.
 pub type Gen = fn(&mut StdRng) -> Vec<String>;
 
 /// Every family, picked with equal probability.
-pub const FAMILIES: &[Gen] = &[strings::command, bits::command, hash::command, set::command, list::command];
+pub const FAMILIES: &[Gen] = &[strings::command, bits::command, hash::command, set::command, list::command, zset::command];
 
 /// A key from a small set, so commands keep meeting keys other commands made (including keys
 /// of other types: WRONGTYPE paths must not log anything).
