@@ -25,7 +25,8 @@ fn info_num(r: &mut Raw, field: &str) -> i64 {
 /// Waits until `n` clients are blocked.
 fn wait_blocked(r: &mut Raw, n: i64) {
     assert!(
-        wait_until(Duration::from_secs(5), || info_num(r, "blocked_clients") == n),
+        wait_until(Duration::from_secs(5), || info_num(r, "blocked_clients")
+            == n),
         "expected {n} blocked clients"
     );
 }
@@ -57,9 +58,18 @@ fn a_timeout_answers_null_and_fractions_of_a_second_count() {
     let t = Instant::now();
     assert_eq!(r.cmd(&["BLPOP", "nothing", "0.2"]), Value::Null);
     let took = t.elapsed();
-    assert!(took >= Duration::from_millis(190), "returned after {took:?}");
-    assert_eq!(r.cmd(&["BLMOVE", "a", "b", "LEFT", "RIGHT", "0.05"]), Value::Null);
-    assert!(common::is_err(&r.cmd(&["BLPOP", "k", "-1"]), "ERR timeout is negative"));
+    assert!(
+        took >= Duration::from_millis(190),
+        "returned after {took:?}"
+    );
+    assert_eq!(
+        r.cmd(&["BLMOVE", "a", "b", "LEFT", "RIGHT", "0.05"]),
+        Value::Null
+    );
+    assert!(common::is_err(
+        &r.cmd(&["BLPOP", "k", "-1"]),
+        "ERR timeout is negative"
+    ));
     assert!(common::is_err(
         &r.cmd(&["BLPOP", "k", "abc"]),
         "ERR timeout is not a float or out of range"
@@ -78,8 +88,14 @@ fn blocked_clients_are_served_in_the_order_they_blocked() {
         wait_blocked(&mut ctl, i as i64 + 1);
     }
     assert_eq!(ctl.cmd(&["RPUSH", "q", "a", "b", "c"]), Value::Int(3));
-    let got: Vec<Value> = clients.iter_mut().map(|c| c.read().expect("reply")).collect();
-    assert_eq!(got, vec![arr(&["q", "a"]), arr(&["q", "b"]), arr(&["q", "c"])]);
+    let got: Vec<Value> = clients
+        .iter_mut()
+        .map(|c| c.read().expect("reply"))
+        .collect();
+    assert_eq!(
+        got,
+        vec![arr(&["q", "a"]), arr(&["q", "b"]), arr(&["q", "c"])]
+    );
 }
 
 #[test]

@@ -1047,7 +1047,8 @@ struct DocCx<'a> {
 /// The COMMAND DOCS type of a placeholder, from its name.
 fn arg_type(name: &str, command: &str) -> &'static str {
     match name {
-        "key" | "newkey" | "source" | "destination" | "srckey" | "dstkey" | "destkey" => "key",
+        "key" | "newkey" | "source" | "destination" | "srckey" | "dstkey" | "destkey" | "dst"
+        | "src" => "key",
         "pattern" => "pattern",
         "increment" | "decrement" if command.contains("float") => "double",
         "score" | "float" | "weight" | "longitude" | "latitude" | "radius" | "min-score"

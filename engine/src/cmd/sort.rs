@@ -198,7 +198,7 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult 
     // STORE and pattern lookups read several keys: hold the writer so they all see one state.
     let serialize = o.store.is_some() || o.by.is_some() || !o.gets.is_empty();
     let w = serialize.then(|| ctx.ks.writer());
-    let (mut elems, is_zset) = {
+    let (mut elems, _is_zset) = {
         let sh = ctx.db.read(src.shard);
         elements(&sh, ctx, &args[1])?
     };
@@ -214,7 +214,8 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult 
         o.by = None;
     }
     let picked: Vec<Bytes> = if o.dontsort {
-        if is_zset && o.desc {
+        // Unsorted output still honours DESC: the source is read from its end.
+        if o.desc {
             elems.reverse();
         }
         let r = window(o.limit, elems.len());

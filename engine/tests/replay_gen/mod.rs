@@ -16,7 +16,14 @@ pub mod zset;
 pub type Gen = fn(&mut StdRng) -> Vec<String>;
 
 /// Every family, picked with equal probability.
-pub const FAMILIES: &[Gen] = &[strings::command, bits::command, hash::command, set::command, list::command, zset::command];
+pub const FAMILIES: &[Gen] = &[
+    strings::command,
+    bits::command,
+    hash::command,
+    set::command,
+    list::command,
+    zset::command,
+];
 
 /// A key from a small set, so commands keep meeting keys other commands made (including keys
 /// of other types: WRONGTYPE paths must not log anything).
