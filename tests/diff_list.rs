@@ -428,18 +428,19 @@ const EXPECTED_TO_DIFFER: &[(&str, &str)] = &[
     (
         "BLPOP a inf",
         "Redis 7.0 casts an infinite timeout to a negative integer (\"timeout is negative\"); \
-         Vole refuses non-finite timeouts as not a float (block_timeout_ms)",
+         7.2 checks the range first and answers \"timeout is out of range\", as Vole does",
     ),
 ];
 
-/// Blocking pops on empty keys: they block for the timeout, then answer null. Needs the
-/// server's parking of blocked clients.
+/// Blocking pops on empty keys: they block for the timeout, then answer null.
 const BLOCKING_CASES: &[&[&str]] = &[&[
     "BLPOP nokey 0.01",
     "BRPOP nokey other 0.01",
     "BLMOVE nokey dst LEFT RIGHT 0.01",
     "BRPOPLPUSH nokey dst 0.01",
     "BLMPOP 0.01 2 nokey other LEFT",
+    "BZPOPMIN nokey 0.01",
+    "BZMPOP 0.01 1 nokey MAX",
     "EXISTS dst",
 ]];
 
@@ -460,7 +461,6 @@ fn list_same_replies_as_redis_resp3() {
 }
 
 #[test]
-#[ignore = "needs the server side of blocking pops (parking and timeouts)"]
 fn blocking_pops_time_out_like_redis() {
     // An empty key blocks for the timeout, then answers the null reply Redis does.
     diff::run(BLOCKING_CASES, &[], &[], 2);

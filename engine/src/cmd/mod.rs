@@ -110,14 +110,13 @@ pub fn log_coll(w: &mut Writer<'_>, db: u32, key: &[u8], tag: u8, body: &[u8]) {
 /// Parses the timeout of a blocking command (seconds, a float since Redis 6) into ms, with
 /// Redis's errors; 0 means forever.
 pub fn block_timeout_ms(arg: &[u8]) -> Result<u64, CmdError> {
-    let not_float = || CmdError::err("timeout is not a float or out of range");
-    let secs = num::parse_f64(arg).ok_or_else(not_float)?;
-    if !secs.is_finite() {
-        return Err(not_float());
-    }
+    let secs = num::parse_f64(arg)
+        .filter(|s| !s.is_nan())
+        .ok_or_else(|| CmdError::err("timeout is not a float or out of range"))?;
     if secs < 0.0 {
         return Err(CmdError::err("timeout is negative"));
     }
+    // Redis 7.2 converts to ms and refuses what no longer fits a long long (`inf` included).
     let ms = (secs * 1000.0).ceil();
     if ms > (i64::MAX / 2) as f64 {
         return Err(CmdError::err("timeout is out of range"));
