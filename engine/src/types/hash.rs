@@ -228,44 +228,22 @@ pub(crate) fn scan_range(
 }
 
 /// Builds a hash effect body.
-#[derive(Debug, Default)]
-pub struct Body {
-    buf: Vec<u8>,
-}
+pub type Body = super::Body<Hash>;
 
 impl Body {
-    /// An empty body.
-    pub fn new() -> Body {
-        Body::default()
-    }
-
-    /// The encoded body.
-    pub fn bytes(&self) -> &[u8] {
-        &self.buf
-    }
-
-    /// Whether no op was added.
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
     /// Fields set to values.
     pub fn set<'a>(&mut self, pairs: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>) {
-        self.buf.push(OP_SET);
-        put_uvarint(&mut self.buf, pairs.len() as u64);
+        let buf = self.op(OP_SET);
+        put_uvarint(buf, pairs.len() as u64);
         for (f, v) in pairs {
-            put_bytes(&mut self.buf, f);
-            put_bytes(&mut self.buf, v);
+            put_bytes(buf, f);
+            put_bytes(buf, v);
         }
     }
 
     /// Fields removed.
     pub fn del<'a>(&mut self, fields: impl ExactSizeIterator<Item = &'a [u8]>) {
-        self.buf.push(OP_DEL);
-        put_uvarint(&mut self.buf, fields.len() as u64);
-        for f in fields {
-            put_bytes(&mut self.buf, f);
-        }
+        self.op_list(OP_DEL, fields);
     }
 }
 

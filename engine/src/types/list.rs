@@ -298,79 +298,57 @@ impl List {
 }
 
 /// Builds a list effect body.
-#[derive(Debug, Default)]
-pub struct Body {
-    buf: Vec<u8>,
-}
+pub type Body = super::Body<List>;
 
 impl Body {
-    /// An empty body.
-    pub fn new() -> Body {
-        Body::default()
-    }
-
-    /// The encoded body.
-    pub fn bytes(&self) -> &[u8] {
-        &self.buf
-    }
-
-    /// Whether no op was added.
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
     /// Elements pushed at the head (`head`) or tail, each in turn.
     pub fn push<'a>(&mut self, head: bool, elems: impl ExactSizeIterator<Item = &'a [u8]>) {
-        self.buf
-            .push(if head { OP_PUSH_HEAD } else { OP_PUSH_TAIL });
-        put_uvarint(&mut self.buf, elems.len() as u64);
-        for e in elems {
-            put_bytes(&mut self.buf, e);
-        }
+        self.op_list(if head { OP_PUSH_HEAD } else { OP_PUSH_TAIL }, elems);
     }
 
     /// `n` elements popped from the head (`head`) or tail.
     pub fn pop(&mut self, head: bool, n: usize) {
-        self.buf.push(if head { OP_POP_HEAD } else { OP_POP_TAIL });
-        put_uvarint(&mut self.buf, n as u64);
+        put_uvarint(
+            self.op(if head { OP_POP_HEAD } else { OP_POP_TAIL }),
+            n as u64,
+        );
     }
 
     /// The element at `index` replaced by `elem`.
     pub fn set(&mut self, index: usize, elem: &[u8]) {
-        self.buf.push(OP_SET);
-        put_uvarint(&mut self.buf, index as u64);
-        put_bytes(&mut self.buf, elem);
+        let buf = self.op(OP_SET);
+        put_uvarint(buf, index as u64);
+        put_bytes(buf, elem);
     }
 
     /// `elem` inserted at `index`.
     pub fn insert(&mut self, index: usize, elem: &[u8]) {
-        self.buf.push(OP_INSERT);
-        put_uvarint(&mut self.buf, index as u64);
-        put_bytes(&mut self.buf, elem);
+        let buf = self.op(OP_INSERT);
+        put_uvarint(buf, index as u64);
+        put_bytes(buf, elem);
     }
 
     /// The element at `index` removed.
     pub fn remove(&mut self, index: usize) {
-        self.buf.push(OP_REMOVE);
-        put_uvarint(&mut self.buf, index as u64);
+        put_uvarint(self.op(OP_REMOVE), index as u64);
     }
 
     /// The elements at the strictly ascending indexes `at` removed at once.
     pub fn remove_all(&mut self, at: &[usize]) {
-        self.buf.push(OP_REMOVE_ALL);
-        put_uvarint(&mut self.buf, at.len() as u64);
+        let buf = self.op(OP_REMOVE_ALL);
+        put_uvarint(buf, at.len() as u64);
         let mut next = 0;
         for &i in at {
-            put_uvarint(&mut self.buf, (i - next) as u64);
+            put_uvarint(buf, i.saturating_sub(next) as u64);
             next = i + 1;
         }
     }
 
     /// Only `[start, start+len)` kept.
     pub fn trim(&mut self, start: usize, len: usize) {
-        self.buf.push(OP_TRIM);
-        put_uvarint(&mut self.buf, start as u64);
-        put_uvarint(&mut self.buf, len as u64);
+        let buf = self.op(OP_TRIM);
+        put_uvarint(buf, start as u64);
+        put_uvarint(buf, len as u64);
     }
 }
 

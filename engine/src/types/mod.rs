@@ -29,6 +29,55 @@ pub mod zset;
 use crate::effect::{ApplyError, Cursor, DecodeError};
 use crate::value::Value;
 
+/// A collection effect body being built: one type's op list (`T` is the type, so each type
+/// module adds its own ops as methods of `Body<ItsType>`).
+#[derive(Debug)]
+pub struct Body<T> {
+    buf: Vec<u8>,
+    _type: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Default for Body<T> {
+    fn default() -> Self {
+        Body {
+            buf: Vec::new(),
+            _type: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> Body<T> {
+    /// An empty body.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The encoded body.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Whether no op was added.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Starts op `op`; its fields go into the returned buffer.
+    pub(crate) fn op(&mut self, op: u8) -> &mut Vec<u8> {
+        self.buf.push(op);
+        &mut self.buf
+    }
+
+    /// Op `op` followed by a count and that many byte strings (the shape of most ops).
+    pub(crate) fn op_list<'a>(&mut self, op: u8, items: impl ExactSizeIterator<Item = &'a [u8]>) {
+        let buf = self.op(op);
+        crate::effect::put_uvarint(buf, items.len() as u64);
+        for it in items {
+            crate::effect::put_bytes(buf, it);
+        }
+    }
+}
+
 /// Value tag of strings.
 pub const TAG_STRING: u8 = 0;
 /// Value tag of hashes.

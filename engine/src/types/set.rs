@@ -268,43 +268,17 @@ impl Set {
 }
 
 /// Builds a set effect body.
-#[derive(Debug, Default)]
-pub struct Body {
-    buf: Vec<u8>,
-}
+pub type Body = super::Body<Set>;
 
 impl Body {
-    /// An empty body.
-    pub fn new() -> Body {
-        Body::default()
-    }
-
-    /// The encoded body.
-    pub fn bytes(&self) -> &[u8] {
-        &self.buf
-    }
-
-    /// Whether no op was added.
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
     /// Members added.
     pub fn add<'a>(&mut self, members: impl ExactSizeIterator<Item = &'a [u8]>) {
-        self.list(OP_ADD, members);
+        self.op_list(OP_ADD, members);
     }
 
     /// Members removed.
     pub fn rem<'a>(&mut self, members: impl ExactSizeIterator<Item = &'a [u8]>) {
-        self.list(OP_REM, members);
-    }
-
-    fn list<'a>(&mut self, op: u8, members: impl ExactSizeIterator<Item = &'a [u8]>) {
-        self.buf.push(op);
-        put_uvarint(&mut self.buf, members.len() as u64);
-        for m in members {
-            put_bytes(&mut self.buf, m);
-        }
+        self.op_list(OP_REM, members);
     }
 }
 

@@ -718,44 +718,22 @@ impl ZSet {
 }
 
 /// Builds a sorted set effect body.
-#[derive(Debug, Default)]
-pub struct Body {
-    buf: Vec<u8>,
-}
+pub type Body = super::Body<ZSet>;
 
 impl Body {
-    /// An empty body.
-    pub fn new() -> Body {
-        Body::default()
-    }
-
-    /// The encoded body.
-    pub fn bytes(&self) -> &[u8] {
-        &self.buf
-    }
-
-    /// Whether no op was added.
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
     /// Members set to scores.
     pub fn add<'a>(&mut self, entries: impl ExactSizeIterator<Item = (&'a [u8], f64)>) {
-        self.buf.push(OP_ADD);
-        put_uvarint(&mut self.buf, entries.len() as u64);
+        let buf = self.op(OP_ADD);
+        put_uvarint(buf, entries.len() as u64);
         for (m, s) in entries {
-            self.buf.extend_from_slice(&s.to_le_bytes());
-            put_bytes(&mut self.buf, m);
+            buf.extend_from_slice(&s.to_le_bytes());
+            put_bytes(buf, m);
         }
     }
 
     /// Members removed.
     pub fn rem<'a>(&mut self, members: impl ExactSizeIterator<Item = &'a [u8]>) {
-        self.buf.push(OP_REM);
-        put_uvarint(&mut self.buf, members.len() as u64);
-        for m in members {
-            put_bytes(&mut self.buf, m);
-        }
+        self.op_list(OP_REM, members);
     }
 }
 
