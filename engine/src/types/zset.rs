@@ -340,7 +340,9 @@ impl SkipList {
     }
 
     /// Removes (score, member); false when absent.
-    fn delete(&mut self, score: f64, member: &[u8]) -> bool {
+    /// Unlinks (score, member); returns the member's bytes (so a score update can relink the
+    /// same allocation), `None` when absent.
+    fn delete(&mut self, score: f64, member: &[u8]) -> Option<Bytes> {
         let mut update = [HEAD; MAX_LEVEL];
         let mut x = HEAD;
         for i in (0..self.level).rev() {
@@ -356,7 +358,7 @@ impl SkipList {
         }
         let x = self.fwd(x, 0);
         if x == NIL || self.node(x).score != score || self.node(x).member != member {
-            return false;
+            return None;
         }
         for (i, &u) in update.iter().enumerate().take(self.level) {
             let u = u as usize;
@@ -381,10 +383,10 @@ impl SkipList {
         }
         self.len -= 1;
         let dead = &mut self.nodes[x as usize];
-        dead.member = Bytes::new();
+        let member = std::mem::take(&mut dead.member);
         dead.levels = Levels::new(1);
         self.free.push(x);
-        true
+        Some(member)
     }
 
     /// 1-based rank of (score, member), if present.
@@ -562,8 +564,11 @@ impl ZSet {
                     return Some(old);
                 }
                 *cur = score;
-                let key = Bytes::copy_from_slice(m);
-                self.sl.delete(old, m);
+                // Relink the node's own bytes: no allocation for a score change.
+                let key = self
+                    .sl
+                    .delete(old, m)
+                    .unwrap_or_else(|| Bytes::copy_from_slice(m));
                 self.sl.insert(score, key);
                 Some(old)
             }
