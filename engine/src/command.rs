@@ -160,6 +160,44 @@ impl Command {
             .find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
     }
 
+    /// Positions of the keys in `args` (`args[0]` is the name), for COMMAND GETKEYS: the
+    /// static key spec, plus what commands with movable keys name in their arguments (a
+    /// `numkeys` count, `STORE` destinations). `None` when the arguments do not name their
+    /// keys validly (a bad `numkeys`).
+    pub fn keys_in(&self, args: &[Bytes]) -> Option<Vec<usize>> {
+        // (position of numkeys, keys fixed before it)
+        let numkeys = |at: usize, fixed: &[usize]| -> Option<Vec<usize>> {
+            let n = crate::num::parse_i64(args.get(at)?)?;
+            let n = usize::try_from(n).ok().filter(|n| *n > 0)?;
+            let end = at.checked_add(n)?;
+            if end >= args.len() {
+                return None;
+            }
+            Some(fixed.iter().copied().chain(at + 1..=end).collect())
+        };
+        match self.name {
+            "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => {
+                numkeys(1, &[])
+            }
+            "zunionstore" | "zinterstore" | "zdiffstore" => numkeys(2, &[1]),
+            "blmpop" | "bzmpop" => numkeys(2, &[]),
+            "sort" | "georadius" | "georadiusbymember" => {
+                let mut keys = self.key_positions(args.len());
+                let mut i = 2;
+                while i + 1 < args.len() {
+                    let a = &args[i];
+                    if a.eq_ignore_ascii_case(b"STORE") || a.eq_ignore_ascii_case(b"STOREDIST") {
+                        keys.push(i + 1);
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                Some(keys)
+            }
+            _ => Some(self.key_positions(args.len())),
+        }
+    }
+
     /// Positions of the keys in `args` (name at 0), from the key spec.
     pub fn key_positions(&self, argc: usize) -> Vec<usize> {
         let (first, last, step) = self.keys;

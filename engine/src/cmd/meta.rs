@@ -451,7 +451,8 @@ fn command_getkeys(argv: &[Bytes]) -> CmdResult {
             None => return Err(CmdError::err("Invalid command specified")),
         }
     };
-    if cmd.keys.0 <= 0 {
+    let movable = cmd.flags & crate::command::flags::MOVABLE_KEYS != 0;
+    if cmd.keys.0 <= 0 && !movable {
         return Err(CmdError::err("The command has no key arguments"));
     }
     if !cmd.arity_ok(argv.len()) {
@@ -459,8 +460,10 @@ fn command_getkeys(argv: &[Bytes]) -> CmdResult {
             "Invalid number of arguments specified for command",
         ));
     }
-    let keys: Vec<Reply> = cmd
-        .key_positions(argv.len())
+    let Some(positions) = cmd.keys_in(argv) else {
+        return Err(CmdError::err("Invalid arguments specified for command"));
+    };
+    let keys: Vec<Reply> = positions
         .into_iter()
         .filter_map(|i| argv.get(i))
         .map(|k| Reply::Bulk(k.clone()))
