@@ -13,6 +13,7 @@ use super::hash::{parse_cursor, rand_count, scan_opts, scan_reply};
 use super::{int_arg, is, log_coll, note_dirty, note_lookup, Ctx};
 use crate::keyspace::{Item, KeyRef, Shard, ShardsRead, ShardsWrite, Writer};
 use crate::reply::{CmdError, CmdResult, Reply};
+use crate::types::elem::Elem;
 use crate::types::set::{Body, Set};
 use crate::types::TAG_SET;
 use crate::value::Value;
@@ -77,8 +78,8 @@ fn read<R>(
     Ok(r)
 }
 
-fn bulks<'a>(it: impl Iterator<Item = &'a Bytes>) -> Vec<Reply> {
-    it.map(|m| Reply::Bulk(m.clone())).collect()
+fn bulks<'a>(it: impl Iterator<Item = &'a Elem>) -> Vec<Reply> {
+    it.map(|m| Reply::Bulk(m.to_bytes())).collect()
 }
 
 /// SADD key member [member ...]
@@ -226,13 +227,13 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let mut rng = rand::thread_rng();
     let popped: Vec<Bytes> = if want >= len as u64 {
-        let all: Vec<Bytes> = s.iter().cloned().collect();
+        let all: Vec<Bytes> = s.iter().map(Elem::to_bytes).collect();
         sh.remove(&k, &mut w);
         all
     } else {
         let picked: Vec<Bytes> = rand::seq::index::sample(&mut rng, len, want as usize)
             .into_iter()
-            .filter_map(|i| s.get_index(i).cloned())
+            .filter_map(|i| s.get_index(i).map(Elem::to_bytes))
             .collect();
         remove_members(&mut sh, &k, now, &mut w, picked.iter().map(|m| &m[..]))?;
         picked
@@ -253,7 +254,7 @@ pub fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         2 => {
             return read(ctx, &args[1], |s| match s {
                 Some(s) if !s.is_empty() => {
-                    Reply::opt_bulk(s.get_index(rng.gen_range(0..s.len())).cloned())
+                    Reply::opt_bulk(s.get_index(rng.gen_range(0..s.len())).map(Elem::to_bytes))
                 }
                 _ => Reply::Nil,
             })
@@ -274,7 +275,7 @@ pub fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             return Reply::Array(
                 (0..m)
                     .filter_map(|_| s.get_index(rng.gen_range(0..len)))
-                    .map(|m| Reply::Bulk(m.clone()))
+                    .map(|m| Reply::Bulk(m.to_bytes()))
                     .collect(),
             );
         }
@@ -285,7 +286,7 @@ pub fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             rand::seq::index::sample(&mut rng, len, n as usize)
                 .into_iter()
                 .filter_map(|i| s.get_index(i))
-                .map(|m| Reply::Bulk(m.clone()))
+                .map(|m| Reply::Bulk(m.to_bytes()))
                 .collect(),
         )
     })
@@ -389,7 +390,7 @@ fn compute(
             };
             let mut out: Vec<Bytes> = src
                 .get(&keys[first], now)?
-                .map_or_else(Vec::new, |s| s.iter().cloned().collect());
+                .map_or_else(Vec::new, |s| s.iter().map(Elem::to_bytes).collect());
             for &i in rest {
                 if let Some(s) = src.get(&keys[i], now)? {
                     out.retain(|m| s.contains(m));
@@ -409,13 +410,13 @@ fn compute(
                     }
                 }
             }
-            Ok(acc.iter().cloned().collect())
+            Ok(acc.iter().map(Elem::to_bytes).collect())
         }
         Op::Diff => {
             let Some(Some(first)) = keys.first().map(|k| src.get(k, now)).transpose()? else {
                 return Ok(Vec::new());
             };
-            let mut out: Vec<Bytes> = first.iter().cloned().collect();
+            let mut out: Vec<Bytes> = first.iter().map(Elem::to_bytes).collect();
             for k in &keys[1..] {
                 if out.is_empty() {
                     break;
@@ -428,7 +429,7 @@ fn compute(
             for m in &out {
                 acc.add(m);
             }
-            Ok(acc.iter().cloned().collect())
+            Ok(acc.iter().map(Elem::to_bytes).collect())
         }
     }
 }
@@ -528,7 +529,7 @@ pub fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut items = Vec::new();
     let next = s.scan(cursor, count, |m| {
         if pattern.as_ref().is_none_or(|p| p.matches(m)) {
-            items.push(Reply::Bulk(m.clone()));
+            items.push(Reply::Bulk(m.to_bytes()));
         }
     });
     Ok(scan_reply(next, items))

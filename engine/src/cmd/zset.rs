@@ -1171,7 +1171,7 @@ fn input_of(sh: &Shard, k: &KeyRef<'_>, now: i64) -> Result<Input, CmdError> {
         None => Ok(None),
         Some(item) => match &item.value {
             Value::ZSet(z) => Ok(Some(z.iter().map(|(m, s)| (m.clone(), s)).collect())),
-            Value::Set(s) => Ok(Some(s.iter().map(|m| (m.clone(), 1.0)).collect())),
+            Value::Set(s) => Ok(Some(s.iter().map(|m| (m.to_bytes(), 1.0)).collect())),
             _ => Err(CmdError::WrongType),
         },
     }

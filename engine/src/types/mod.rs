@@ -21,6 +21,7 @@
 //! Iteration order is part of the value: a restart (snapshot or log) gives back the same
 //! `HGETALL`/`SMEMBERS` order, byte for byte.
 
+pub mod elem;
 pub mod hash;
 pub mod list;
 pub mod set;
@@ -237,7 +238,7 @@ pub fn rebuild_commands(key: &[u8], value: &Value) -> Vec<Vec<bytes::Bytes>> {
         Value::Set(s) => {
             for m in s.iter() {
                 start(&mut cmd, n, "SADD");
-                cmd.push(m.clone());
+                cmd.push(m.to_bytes());
                 n += 1;
                 if n == REBUILD_BATCH {
                     flush(&mut cmd, &mut n, &mut out);

@@ -26,7 +26,7 @@
 //! op 2  REM  n:varint member:bytes*n   remove, in order
 //! ```
 
-use bytes::Bytes;
+use super::elem::Elem;
 use indexmap::IndexSet;
 
 use super::{count, finish, Replayed};
@@ -44,7 +44,7 @@ pub const LISTPACK_MAX_ENTRIES: usize = 128;
 /// Redis's `set-max-listpack-value` default.
 pub const LISTPACK_MAX_VALUE: usize = 64;
 
-type Members = IndexSet<Bytes, foldhash::fast::RandomState>;
+type Members = IndexSet<Elem, foldhash::fast::RandomState>;
 
 /// The encoding OBJECT ENCODING reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -131,10 +131,10 @@ impl Set {
                     .members
                     .as_slice()
                     .partition_point(|x| parse_i64(x).is_some_and(|x| x < v));
-                self.members.shift_insert(pos, Bytes::copy_from_slice(m));
+                self.members.shift_insert(pos, Elem::new(m));
             }
             _ => {
-                self.members.insert(Bytes::copy_from_slice(m));
+                self.members.insert(Elem::new(m));
             }
         }
         if int.is_none() {
@@ -178,12 +178,12 @@ impl Set {
     }
 
     /// Members in iteration order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = &Bytes> {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &Elem> {
         self.members.iter()
     }
 
     /// The member at `i` in iteration order.
-    pub fn get_index(&self, i: usize) -> Option<&Bytes> {
+    pub fn get_index(&self, i: usize) -> Option<&Elem> {
         self.members.get_index(i)
     }
 
@@ -195,7 +195,7 @@ impl Set {
     }
 
     /// One SSCAN step (see [`super::hash::Hash::scan`]).
-    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Bytes)) -> u64 {
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Elem)) -> u64 {
         let whole = self.scans_whole();
         let (next, range) = super::hash::scan_range(self.members.len(), cursor, count, whole);
         if whole {
@@ -221,7 +221,7 @@ impl Set {
 
     /// Approximate heap bytes.
     pub fn memory_bytes(&self) -> usize {
-        let per = std::mem::size_of::<(u64, Bytes)>() + 9;
+        let per = std::mem::size_of::<(u64, Elem)>() + 9;
         self.members.capacity() * per + self.members.iter().map(|m| m.len()).sum::<usize>()
     }
 
@@ -245,7 +245,7 @@ impl Set {
             let m = c.bytes()?;
             non_int += usize::from(parse_i64(m).is_none());
             longest = longest.max(m.len());
-            if !members.insert(Bytes::copy_from_slice(m)) {
+            if !members.insert(Elem::new(m)) {
                 return Err(DecodeError::Invalid {
                     what: "duplicate set member",
                     at,

@@ -1047,7 +1047,7 @@ fn json_key(out: &mut String, db: u32, key: &[u8]) {
 /// pairs for sorted sets (scores as JSON numbers, or the strings "inf", "-inf").
 pub fn json_value(out: &mut String, value: &Value) {
     out.push_str(",\"value\":");
-    let list = |out: &mut String, items: &mut dyn Iterator<Item = &bytes::Bytes>| {
+    let list = |out: &mut String, items: &mut dyn Iterator<Item = &[u8]>| {
         out.push('[');
         for (i, e) in items.enumerate() {
             if i > 0 {
@@ -1059,8 +1059,8 @@ pub fn json_value(out: &mut String, value: &Value) {
     };
     match value {
         Value::Str { data, .. } => push_json_bytes(out, data),
-        Value::List(l) => list(out, &mut l.items().iter()),
-        Value::Set(s) => list(out, &mut s.iter()),
+        Value::List(l) => list(out, &mut l.items().iter().map(|e| &e[..])),
+        Value::Set(s) => list(out, &mut s.iter().map(|m| &m[..])),
         Value::Hash(h) => {
             out.push('[');
             for (i, (f, v)) in h.iter().enumerate() {
