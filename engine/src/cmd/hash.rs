@@ -13,6 +13,7 @@ use crate::glob::{is_match_all, GlobPattern};
 use crate::keyspace::{Item, KeyRef, Shard, Writer};
 use crate::num::LongDouble;
 use crate::reply::{CmdError, CmdResult, Reply};
+use crate::types::elem::Elem;
 use crate::types::hash::{Body, Hash};
 use crate::types::TAG_HASH;
 use crate::value::Value;
@@ -144,7 +145,7 @@ pub fn hsetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub fn hget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let f = &args[2];
     read(ctx, &args[1], |h| {
-        Reply::opt_bulk(h.and_then(|h| h.get(f)).cloned())
+        Reply::opt_bulk(h.and_then(|h| h.get(f)).map(Elem::to_bytes))
     })
 }
 
@@ -154,7 +155,7 @@ pub fn hmget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         Reply::Array(
             args[2..]
                 .iter()
-                .map(|f| Reply::opt_bulk(h.and_then(|h| h.get(f)).cloned()))
+                .map(|f| Reply::opt_bulk(h.and_then(|h| h.get(f)).map(Elem::to_bytes)))
                 .collect(),
         )
     })
@@ -165,7 +166,7 @@ pub fn hgetall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     read(ctx, &args[1], |h| {
         Reply::Map(h.map_or_else(Vec::new, |h| {
             h.iter()
-                .map(|(f, v)| (Reply::Bulk(f.clone()), Reply::Bulk(v.clone())))
+                .map(|(f, v)| (Reply::Bulk(f.to_bytes()), Reply::Bulk(v.to_bytes())))
                 .collect()
         }))
     })
@@ -177,7 +178,7 @@ pub fn hkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     read(ctx, &args[1], |h| {
         Reply::Array(h.map_or_else(Vec::new, |h| {
             h.iter()
-                .map(|(f, v)| Reply::Bulk(if vals { v.clone() } else { f.clone() }))
+                .map(|(f, v)| Reply::Bulk(if vals { v.to_bytes() } else { f.to_bytes() }))
                 .collect()
         }))
     })
@@ -387,8 +388,8 @@ pub fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut items = Vec::new();
     let next = h.scan(cursor, count, |f, v| {
         if pattern.as_ref().is_none_or(|p| p.matches(f)) {
-            items.push(Reply::Bulk(f.clone()));
-            items.push(Reply::Bulk(v.clone()));
+            items.push(Reply::Bulk(f.to_bytes()));
+            items.push(Reply::Bulk(v.to_bytes()));
         }
     });
     Ok(scan_reply(next, items))
@@ -412,9 +413,10 @@ pub fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut rng = rand::thread_rng();
     if args.len() == 2 {
         return read(ctx, &args[1], |h| match h {
-            Some(h) if !h.is_empty() => {
-                Reply::opt_bulk(h.get_index(rng.gen_range(0..h.len())).map(|e| e.0.clone()))
-            }
+            Some(h) if !h.is_empty() => Reply::opt_bulk(
+                h.get_index(rng.gen_range(0..h.len()))
+                    .map(|e| e.0.to_bytes()),
+            ),
             _ => Reply::Nil,
         });
     }
@@ -447,11 +449,11 @@ pub fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if withvalues {
             Reply::Pairs(
                 entries
-                    .map(|(f, v)| (Reply::Bulk(f.clone()), Reply::Bulk(v.clone())))
+                    .map(|(f, v)| (Reply::Bulk(f.to_bytes()), Reply::Bulk(v.to_bytes())))
                     .collect(),
             )
         } else {
-            Reply::Array(entries.map(|(f, _)| Reply::Bulk(f.clone())).collect())
+            Reply::Array(entries.map(|(f, _)| Reply::Bulk(f.to_bytes())).collect())
         }
     })
 }

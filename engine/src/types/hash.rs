@@ -20,7 +20,7 @@
 //! op 2  DEL  n:varint field:bytes*n                  remove, in order
 //! ```
 
-use bytes::Bytes;
+use super::elem::Elem;
 use indexmap::IndexMap;
 
 use super::{count, finish, Replayed};
@@ -30,7 +30,7 @@ use crate::value::Value;
 const OP_SET: u8 = 1;
 const OP_DEL: u8 = 2;
 
-type Map = IndexMap<Bytes, Bytes, foldhash::fast::RandomState>;
+type Map = IndexMap<Elem, Elem, foldhash::fast::RandomState>;
 
 /// Redis's `hash-max-listpack-entries` default (512 compiled in; the sample redis.conf says
 /// 128 but the server's own default is what a config-less server uses).
@@ -70,7 +70,7 @@ impl Hash {
     }
 
     /// The value of `field`.
-    pub fn get(&self, field: &[u8]) -> Option<&Bytes> {
+    pub fn get(&self, field: &[u8]) -> Option<&Elem> {
         self.map.get(field)
     }
 
@@ -89,17 +89,18 @@ impl Hash {
 
     /// Sets `field`; true when the field is new. A new field goes last; an existing one keeps
     /// its position.
-    pub fn set(&mut self, field: &[u8], value: Bytes) -> bool {
+    pub fn set(&mut self, field: &[u8], value: impl AsRef<[u8]>) -> bool {
+        let value = value.as_ref();
         if field.len() > LISTPACK_MAX_VALUE || value.len() > LISTPACK_MAX_VALUE {
             self.big = true;
         }
         let new = match self.map.get_mut(field) {
             Some(v) => {
-                *v = value;
+                *v = Elem::new(value);
                 false
             }
             None => {
-                self.map.insert(Bytes::copy_from_slice(field), value);
+                self.map.insert(Elem::new(field), Elem::new(value));
                 true
             }
         };
@@ -120,12 +121,12 @@ impl Hash {
     }
 
     /// Fields and values in iteration order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Bytes, &Bytes)> {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Elem, &Elem)> {
         self.map.iter()
     }
 
     /// The entry at `i` in iteration order.
-    pub fn get_index(&self, i: usize) -> Option<(&Bytes, &Bytes)> {
+    pub fn get_index(&self, i: usize) -> Option<(&Elem, &Elem)> {
         self.map.get_index(i)
     }
 
@@ -140,7 +141,7 @@ impl Hash {
     /// (0 when done).
     /// Going down means a removal (which moves an already-visited entry, or shifts entries
     /// down) never makes the scan miss an entry present for the whole scan.
-    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Bytes, &Bytes)) -> u64 {
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Elem, &Elem)) -> u64 {
         let whole = self.scans_whole();
         let (next, range) = scan_range(self.map.len(), cursor, count, whole);
         if whole {
@@ -166,7 +167,7 @@ impl Hash {
 
     /// Approximate heap bytes.
     pub fn memory_bytes(&self) -> usize {
-        let per = std::mem::size_of::<(u64, Bytes, Bytes)>() + 9;
+        let per = std::mem::size_of::<(u64, Elem, Elem)>() + 9;
         self.map.capacity() * per
             + self
                 .map
@@ -192,8 +193,8 @@ impl Hash {
         let mut big = n > LISTPACK_MAX_ENTRIES;
         for _ in 0..n {
             let at = c.pos();
-            let f = Bytes::copy_from_slice(c.bytes()?);
-            let v = Bytes::copy_from_slice(c.bytes()?);
+            let f = Elem::new(c.bytes()?);
+            let v = Elem::new(c.bytes()?);
             big |= f.len() > LISTPACK_MAX_VALUE || v.len() > LISTPACK_MAX_VALUE;
             if map.insert(f, v).is_some() {
                 return Err(DecodeError::Invalid {
@@ -264,7 +265,7 @@ pub fn replay(existing: Option<&mut Value>, body: &[u8]) -> Result<Replayed, App
                 h.hint(n);
                 for _ in 0..n {
                     let f = c.bytes()?;
-                    let v = Bytes::copy_from_slice(c.bytes()?);
+                    let v = c.bytes()?;
                     h.set(f, v);
                 }
             }
@@ -317,6 +318,7 @@ pub fn describe(body: &[u8], out: &mut String) -> Result<(), DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use proptest::prelude::*;
     use std::collections::HashMap;
 
@@ -411,7 +413,7 @@ mod tests {
         h.set(b"a", b("1"));
         h.set(b"b", b("2"));
         let mut got = Vec::new();
-        assert_eq!(h.scan(999, 1, |f, _| got.push(f.clone())), 0);
+        assert_eq!(h.scan(999, 1, |f, _| got.push(f.to_bytes())), 0);
         assert_eq!(got, [b("a"), b("b")]);
         assert_eq!(scan_range(10, 999, 3, false), (7, 7..10));
         assert_eq!(scan_range(10, 0, 3, false), (7, 7..10));

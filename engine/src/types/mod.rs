@@ -217,8 +217,8 @@ pub fn rebuild_commands(key: &[u8], value: &Value) -> Vec<Vec<bytes::Bytes>> {
         Value::Hash(h) => {
             for (f, v) in h.iter() {
                 start(&mut cmd, n, "HSET");
-                cmd.push(f.clone());
-                cmd.push(v.clone());
+                cmd.push(f.to_bytes());
+                cmd.push(v.to_bytes());
                 n += 1;
                 if n == REBUILD_BATCH {
                     flush(&mut cmd, &mut n, &mut out);
