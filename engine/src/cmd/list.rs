@@ -17,6 +17,7 @@ use super::{block_timeout_ms, int_arg, is, log_coll, name_of, note_dirty, note_l
 use crate::keyspace::{Item, KeyRef, Shard, Writer};
 use crate::num;
 use crate::reply::{BlockOn, CmdError, CmdResult, Reply};
+use crate::types::elem::Elem;
 use crate::types::list::{Body, List};
 use crate::types::TAG_LIST;
 use crate::value::Value;
@@ -249,7 +250,9 @@ pub fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Nil);
     };
     let i = int_arg(&args[2])?;
-    let v = abs_index(i, l.len()).and_then(|i| l.get(i)).cloned();
+    let v = abs_index(i, l.len())
+        .and_then(|i| l.get(i))
+        .map(Elem::to_bytes);
     drop(sh);
     note_lookup(ctx, true);
     Ok(Reply::opt_bulk(v))
@@ -290,7 +293,7 @@ pub fn lrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         Some((l, (s, e))) => l
             .items()
             .range(s..=e)
-            .map(|b| Reply::Bulk(b.clone()))
+            .map(|b| Reply::Bulk(b.to_bytes()))
             .collect(),
     };
     drop(sh);
@@ -369,7 +372,7 @@ pub fn lrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     } else {
         usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX)
     };
-    let matches = |(i, e): (usize, &Bytes)| (e[..] == args[3][..]).then_some(i);
+    let matches = |(i, e): (usize, &Elem)| (e[..] == args[3][..]).then_some(i);
     let mut at: Vec<usize> = if count < 0 {
         l.items()
             .iter()

@@ -31,6 +31,8 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+use super::elem::Elem;
+
 use super::{count, finish, Replayed};
 use crate::effect::{put_bytes, put_uvarint, ApplyError, Cursor, DecodeError};
 use crate::value::Value;
@@ -90,7 +92,7 @@ pub fn listpack_entry_bytes(e: &[u8]) -> usize {
 /// A list value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct List {
-    items: VecDeque<Bytes>,
+    items: VecDeque<Elem>,
     /// The bytes the elements would take as one listpack.
     lp_bytes: usize,
     /// Encoded as a quicklist (else a listpack).
@@ -116,6 +118,11 @@ impl List {
     /// A list built whole from `items` (head first): a quicklist exactly when it does not
     /// fit one listpack.
     pub fn from_items(items: VecDeque<Bytes>) -> List {
+        List::from_elems(items.iter().map(|e| Elem::new(e)).collect())
+    }
+
+    /// A list built whole from elements (head first).
+    pub fn from_elems(items: VecDeque<Elem>) -> List {
         let lp_bytes =
             LISTPACK_EMPTY_BYTES + items.iter().map(|e| listpack_entry_bytes(e)).sum::<usize>();
         List {
@@ -136,12 +143,12 @@ impl List {
     }
 
     /// The elements, head first.
-    pub fn items(&self) -> &VecDeque<Bytes> {
+    pub fn items(&self) -> &VecDeque<Elem> {
         &self.items
     }
 
     /// The element at `i` (from the head).
-    pub fn get(&self, i: usize) -> Option<&Bytes> {
+    pub fn get(&self, i: usize) -> Option<&Elem> {
         self.items.get(i)
     }
 
@@ -179,9 +186,9 @@ impl List {
         for e in elems {
             self.lp_bytes += listpack_entry_bytes(e);
             if head {
-                self.items.push_front(e.clone());
+                self.items.push_front(Elem::new(e));
             } else {
-                self.items.push_back(e.clone());
+                self.items.push_back(Elem::new(e));
             }
         }
     }
@@ -190,10 +197,10 @@ impl List {
     pub fn pop(&mut self, head: bool, n: usize) -> Vec<Bytes> {
         let n = n.min(self.items.len());
         let out: Vec<Bytes> = if head {
-            self.items.drain(..n).collect()
+            self.items.drain(..n).map(|e| e.to_bytes()).collect()
         } else {
             let at = self.items.len() - n;
-            self.items.drain(at..).rev().collect()
+            self.items.drain(at..).rev().map(|e| e.to_bytes()).collect()
         };
         for e in &out {
             self.lp_bytes -= listpack_entry_bytes(e);
@@ -209,7 +216,7 @@ impl List {
         }
         self.grow_check(elem.len());
         let new = listpack_entry_bytes(&elem);
-        let old = std::mem::replace(&mut self.items[i], elem);
+        let old = std::mem::replace(&mut self.items[i], Elem::new(&elem));
         self.lp_bytes = self.lp_bytes - listpack_entry_bytes(&old) + new;
         self.shrink_check();
         true
@@ -223,7 +230,7 @@ impl List {
         }
         self.grow_check(elem.len());
         self.lp_bytes += listpack_entry_bytes(&elem);
-        self.items.insert(i, elem);
+        self.items.insert(i, Elem::new(&elem));
         true
     }
 
@@ -274,7 +281,7 @@ impl List {
 
     /// Approximate heap bytes.
     pub fn memory_bytes(&self) -> usize {
-        self.items.capacity() * std::mem::size_of::<Bytes>()
+        self.items.capacity() * std::mem::size_of::<Elem>()
             + self.items.iter().map(|e| e.len()).sum::<usize>()
     }
 
@@ -291,9 +298,9 @@ impl List {
         let n = count(c, 1)?;
         let mut items = VecDeque::with_capacity(n);
         for _ in 0..n {
-            items.push_back(Bytes::copy_from_slice(c.bytes()?));
+            items.push_back(Elem::new(c.bytes()?));
         }
-        Ok(List::from_items(items))
+        Ok(List::from_elems(items))
     }
 }
 
@@ -761,12 +768,15 @@ mod tests {
             // (encoding included).
             let first = List::from_items(start.iter().map(|e| Bytes::copy_from_slice(e)).collect());
             let mut l = first.clone();
-            let mut model: Vec<Bytes> = first.items().iter().cloned().collect();
+            let mut model: Vec<Bytes> = first.items().iter().map(|e| e.to_bytes()).collect();
             let mut body = Body::new();
             for op in &ops {
                 apply(op, &mut l, &mut model, &mut body);
-                prop_assert_eq!(l.items().iter().cloned().collect::<Vec<_>>(), model.clone());
-                let fresh = List::from_items(l.items().clone());
+                prop_assert_eq!(
+                    l.items().iter().map(|e| e.to_bytes()).collect::<Vec<_>>(),
+                    model.clone()
+                );
+                let fresh = List::from_elems(l.items().clone());
                 prop_assert_eq!(l.listpack_bytes(), fresh.listpack_bytes());
             }
             match replayed(&first, &body) {

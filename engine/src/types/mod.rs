@@ -228,7 +228,7 @@ pub fn rebuild_commands(key: &[u8], value: &Value) -> Vec<Vec<bytes::Bytes>> {
         Value::List(l) => {
             for e in l.items() {
                 start(&mut cmd, n, "RPUSH");
-                cmd.push(e.clone());
+                cmd.push(e.to_bytes());
                 n += 1;
                 if n == REBUILD_BATCH {
                     flush(&mut cmd, &mut n, &mut out);
