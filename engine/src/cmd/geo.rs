@@ -400,7 +400,7 @@ fn search(z: &ZSet, s: &Search, limit: usize) -> Vec<Point> {
             let (lon, lat) = score_to_lonlat(score);
             if let Some(dist) = within(s, lon, lat) {
                 out.push(Point {
-                    member: m.clone(),
+                    member: m.to_bytes(),
                     score,
                     dist,
                     lon,

@@ -112,7 +112,7 @@ fn elements(sh: &Shard, ctx: &Ctx<'_>, key: &[u8]) -> Result<(Vec<Bytes>, bool),
     Ok(match &item.value {
         Value::List(l) => (l.items().iter().map(|e| e.to_bytes()).collect(), false),
         Value::Set(s) => (s.iter().map(|m| m.to_bytes()).collect(), false),
-        Value::ZSet(z) => (z.iter().map(|(m, _)| m.clone()).collect(), true),
+        Value::ZSet(z) => (z.iter().map(|(m, _)| m.to_bytes()).collect(), true),
         _ => return Err(CmdError::WrongType),
     })
 }

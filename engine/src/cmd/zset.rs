@@ -14,6 +14,7 @@ use crate::glob::{is_match_all, GlobPattern};
 use crate::keyspace::{Item, KeyRef, Shard, Writer};
 use crate::num;
 use crate::reply::{BlockOn, CmdError, CmdResult, Reply};
+use crate::types::elem::Elem;
 use crate::types::zset::{Body, LexBound, LexRange, ScoreRange, ZSet};
 use crate::types::TAG_ZSET;
 use crate::value::Value;
@@ -634,7 +635,7 @@ fn rank_bounds(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 
 /// The members a range selects, in reply order.
 pub(crate) fn collect_range(z: &ZSet, req: &RangeReq) -> Vec<(Bytes, f64)> {
-    let clone = |(m, s): (&Bytes, f64)| (m.clone(), s);
+    let clone = |(m, s): (&Elem, f64)| (m.to_bytes(), s);
     match &req.by {
         RangeBy::Rank(start, end) => {
             let Some((a, b)) = rank_bounds(*start, *end, z.len()) else {
@@ -812,7 +813,7 @@ fn pop_n(
             };
             z.walk(from, max)
                 .take(count)
-                .map(|(m, s)| (m.clone(), s))
+                .map(|(m, s)| (m.to_bytes(), s))
                 .collect()
         }
         _ => Vec::new(),
@@ -997,7 +998,7 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let i = rand::thread_rng().gen_range(0..z.len().max(1));
         return Ok(z
             .at_rank(i)
-            .map_or(Reply::Nil, |p| Reply::Bulk(z.entry(p).0.clone())));
+            .map_or(Reply::Nil, |p| Reply::Bulk(z.entry(p).0.to_bytes())));
     }
     let l = int_arg(&args[2])?;
     if l == i64::MIN {
@@ -1027,7 +1028,7 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         z.at_rank(i)
             .map(|p| {
                 let (m, s) = z.entry(p);
-                (m.clone(), s)
+                (m.to_bytes(), s)
             })
             .unwrap_or_default()
     };
@@ -1037,7 +1038,7 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         (0..count).map(|_| entry(rng.gen_range(0..size))).collect()
     } else if count as usize >= size {
-        z.iter().map(|(m, s)| (m.clone(), s)).collect()
+        z.iter().map(|(m, s)| (m.to_bytes(), s)).collect()
     } else {
         // Distinct ranks, in random order.
         let picks = rand::seq::index::sample(&mut rng, size, count as usize);
@@ -1091,9 +1092,9 @@ pub fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .filter(|p| !is_match_all(p))
         .map(|p| GlobPattern::new(p, false));
     let mut out = Vec::new();
-    let mut push = |m: &Bytes, s: f64| {
+    let mut push = |m: &Elem, s: f64| {
         if pattern.as_ref().is_none_or(|p| p.matches(m)) {
-            out.push(Reply::Bulk(m.clone()));
+            out.push(Reply::Bulk(m.to_bytes()));
             out.push(Reply::bulk_string(num::fmt_double(s)));
         }
     };
@@ -1170,7 +1171,7 @@ fn input_of(sh: &Shard, k: &KeyRef<'_>, now: i64) -> Result<Input, CmdError> {
     match sh.get(k, now) {
         None => Ok(None),
         Some(item) => match &item.value {
-            Value::ZSet(z) => Ok(Some(z.iter().map(|(m, s)| (m.clone(), s)).collect())),
+            Value::ZSet(z) => Ok(Some(z.iter().map(|(m, s)| (m.to_bytes(), s)).collect())),
             Value::Set(s) => Ok(Some(s.iter().map(|m| (m.to_bytes(), 1.0)).collect())),
             _ => Err(CmdError::WrongType),
         },
@@ -1341,7 +1342,7 @@ fn setop_read(ctx: &mut Ctx<'_>, args: &[Bytes], op: Op, card: bool) -> CmdResul
         return Ok(Reply::Int(n as i64));
     }
     Ok(members_reply(
-        z.iter().map(|(m, s)| (m.clone(), s)).collect(),
+        z.iter().map(|(m, s)| (m.to_bytes(), s)).collect(),
         o.withscores,
     ))
 }

@@ -125,6 +125,12 @@ impl PartialEq<[u8]> for Elem {
     }
 }
 
+impl PartialEq<&[u8]> for Elem {
+    fn eq(&self, other: &&[u8]) -> bool {
+        self.as_slice() == *other
+    }
+}
+
 impl std::fmt::Debug for Elem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:?}", Bytes::copy_from_slice(self.as_slice()))

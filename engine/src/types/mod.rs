@@ -249,7 +249,7 @@ pub fn rebuild_commands(key: &[u8], value: &Value) -> Vec<Vec<bytes::Bytes>> {
             for (m, s) in z.iter() {
                 start(&mut cmd, n, "ZADD");
                 cmd.push(Bytes::from(crate::num::fmt_double(s)));
-                cmd.push(m.clone());
+                cmd.push(m.to_bytes());
                 n += 1;
                 if n == REBUILD_BATCH {
                     flush(&mut cmd, &mut n, &mut out);

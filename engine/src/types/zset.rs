@@ -25,6 +25,8 @@
 use std::cmp::Ordering;
 
 use bytes::Bytes;
+
+use super::elem::Elem;
 use indexmap::IndexMap;
 
 use super::{count, finish, Replayed};
@@ -51,7 +53,7 @@ struct Level {
 
 #[derive(Debug, Clone)]
 struct Node {
-    member: Bytes,
+    member: Elem,
     score: f64,
     back: u32,
     levels: Levels,
@@ -225,7 +227,7 @@ impl Default for SkipList {
     fn default() -> Self {
         SkipList {
             nodes: vec![Node {
-                member: Bytes::new(),
+                member: Elem::default(),
                 score: 0.0,
                 back: NIL,
                 levels: Levels::new(MAX_LEVEL),
@@ -272,7 +274,7 @@ impl SkipList {
     }
 
     /// Inserts a member known to be absent.
-    fn insert(&mut self, score: f64, member: Bytes) {
+    fn insert(&mut self, score: f64, member: Elem) {
         let mut update = [HEAD; MAX_LEVEL];
         let mut rank = [0u32; MAX_LEVEL];
         let mut x = HEAD;
@@ -342,7 +344,7 @@ impl SkipList {
     /// Removes (score, member); false when absent.
     /// Unlinks (score, member); returns the member's bytes (so a score update can relink the
     /// same allocation), `None` when absent.
-    fn delete(&mut self, score: f64, member: &[u8]) -> Option<Bytes> {
+    fn delete(&mut self, score: f64, member: &[u8]) -> Option<Elem> {
         let mut update = [HEAD; MAX_LEVEL];
         let mut x = HEAD;
         for i in (0..self.level).rev() {
@@ -502,7 +504,7 @@ pub struct Walk<'a> {
 }
 
 impl<'a> Iterator for Walk<'a> {
-    type Item = (&'a Bytes, f64);
+    type Item = (&'a Elem, f64);
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.at == NIL || self.at == HEAD {
@@ -517,7 +519,7 @@ impl<'a> Iterator for Walk<'a> {
 /// A sorted set value.
 #[derive(Debug, Clone, Default)]
 pub struct ZSet {
-    dict: IndexMap<Bytes, f64, foldhash::fast::RandomState>,
+    dict: IndexMap<Elem, f64, foldhash::fast::RandomState>,
     sl: SkipList,
     /// Converted to the skiplist encoding (sticky while the value lives).
     big: bool,
@@ -565,15 +567,12 @@ impl ZSet {
                 }
                 *cur = score;
                 // Relink the node's own bytes: no allocation for a score change.
-                let key = self
-                    .sl
-                    .delete(old, m)
-                    .unwrap_or_else(|| Bytes::copy_from_slice(m));
+                let key = self.sl.delete(old, m).unwrap_or_else(|| Elem::new(m));
                 self.sl.insert(score, key);
                 Some(old)
             }
             None => {
-                let key = Bytes::copy_from_slice(m);
+                let key = Elem::new(m);
                 if m.len() > LISTPACK_MAX_VALUE || self.dict.len() >= LISTPACK_MAX_ENTRIES {
                     self.big = true;
                 }
@@ -606,7 +605,7 @@ impl ZSet {
     }
 
     /// The member and score at `p`.
-    pub fn entry(&self, p: Pos) -> (&Bytes, f64) {
+    pub fn entry(&self, p: Pos) -> (&Elem, f64) {
         let n = self.sl.node(p.0);
         (&n.member, n.score)
     }
@@ -667,7 +666,7 @@ impl ZSet {
     /// The member in ZSCAN slot `i` (slots are `0..len()`; removing a member moves only the
     /// member in the last slot, so a scan walking slots downward never misses a member that
     /// stays for the whole scan).
-    pub fn scan_slot(&self, i: usize) -> Option<(&Bytes, f64)> {
+    pub fn scan_slot(&self, i: usize) -> Option<(&Elem, f64)> {
         self.dict.get_index(i).map(|(m, s)| (m, *s))
     }
 
@@ -688,7 +687,7 @@ impl ZSet {
 
     /// Approximate heap bytes.
     pub fn memory_bytes(&self) -> usize {
-        self.dict.capacity() * (std::mem::size_of::<(Bytes, f64)>() + 16)
+        self.dict.capacity() * (std::mem::size_of::<(Elem, f64)>() + 16)
             + self.sl.nodes.capacity() * std::mem::size_of::<Node>()
             + self.sl.len * std::mem::size_of::<Level>() * 4 / 3
             + self.dict.keys().map(|m| m.len()).sum::<usize>()
@@ -1020,7 +1019,7 @@ mod tests {
             // Remove some visited members (and a few unvisited ones, which may be missed).
             let victims: Vec<Bytes> = (lo..hi)
                 .step_by(2)
-                .filter_map(|i| z.scan_slot(i).map(|e| e.0.clone()))
+                .filter_map(|i| z.scan_slot(i).map(|e| e.0.to_bytes()))
                 .collect();
             for v in victims {
                 z.remove(&v);
