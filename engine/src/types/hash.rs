@@ -23,7 +23,7 @@
 use super::elem::Elem;
 use indexmap::IndexMap;
 
-use super::{count, finish, Replayed};
+use super::{count, Replayed};
 use crate::effect::{put_bytes, put_uvarint, ApplyError, Cursor, DecodeError};
 use crate::value::Value;
 
@@ -250,18 +250,30 @@ impl Body {
 
 /// Replays a hash effect body.
 pub fn replay(existing: Option<&mut Value>, body: &[u8]) -> Result<Replayed, ApplyError> {
-    let mut created = None;
-    let h: &mut Hash = match existing {
-        Some(Value::Hash(h)) => h,
-        Some(_) => return Err(ApplyError::WrongType),
-        None => created.insert(Hash::new()),
-    };
-    let mut c = Cursor::new(body);
-    while !c.is_at_end() {
-        let at = c.pos();
-        match c.u8()? {
+    super::replay_body::<Hash>(existing, body)
+}
+
+impl super::Collection for Hash {
+    fn of(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::Hash(x) => Some(x),
+            _ => None,
+        }
+    }
+
+    fn into_value(self) -> Value {
+        Value::Hash(Box::new(self))
+    }
+
+    fn is_empty(&self) -> bool {
+        Hash::is_empty(self)
+    }
+
+    fn apply_op(&mut self, op: u8, at: usize, c: &mut Cursor<'_>) -> Result<(), ApplyError> {
+        let h = self;
+        match op {
             OP_SET => {
-                let n = count(&mut c, 2)?;
+                let n = count(c, 2)?;
                 h.hint(n);
                 for _ in 0..n {
                     let f = c.bytes()?;
@@ -270,18 +282,15 @@ pub fn replay(existing: Option<&mut Value>, body: &[u8]) -> Result<Replayed, App
                 }
             }
             OP_DEL => {
-                let n = count(&mut c, 1)?;
+                let n = count(c, 1)?;
                 for _ in 0..n {
                     h.remove(c.bytes()?);
                 }
             }
             op => return Err(DecodeError::UnknownOp { op, at }.into()),
         }
+        Ok(())
     }
-    Ok(finish(
-        h.is_empty(),
-        created.map(|v| Value::Hash(Box::new(v))),
-    ))
 }
 
 /// A hash effect body as text (`SET f=v ...; DEL f ...`).

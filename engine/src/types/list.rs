@@ -33,7 +33,7 @@ use bytes::Bytes;
 
 use super::elem::Elem;
 
-use super::{count, finish, Replayed};
+use super::{count, Replayed};
 use crate::effect::{put_bytes, put_uvarint, ApplyError, Cursor, DecodeError};
 use crate::value::Value;
 
@@ -388,59 +388,68 @@ fn elems(c: &mut Cursor<'_>) -> Result<Vec<Bytes>, DecodeError> {
 
 /// Replays a list effect body.
 pub fn replay(existing: Option<&mut Value>, body: &[u8]) -> Result<Replayed, ApplyError> {
-    let mut created = None;
-    let l: &mut List = match existing {
-        Some(Value::List(l)) => l,
-        Some(_) => return Err(ApplyError::WrongType),
-        None => created.insert(List::new()),
-    };
-    let mut c = Cursor::new(body);
-    while !c.is_at_end() {
-        let at = c.pos();
-        match c.u8()? {
+    super::replay_body::<List>(existing, body)
+}
+
+impl super::Collection for List {
+    fn of(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::List(x) => Some(x),
+            _ => None,
+        }
+    }
+
+    fn into_value(self) -> Value {
+        Value::List(Box::new(self))
+    }
+
+    fn is_empty(&self) -> bool {
+        List::is_empty(self)
+    }
+
+    fn apply_op(&mut self, op: u8, at: usize, c: &mut Cursor<'_>) -> Result<(), ApplyError> {
+        let l = self;
+        match op {
             op @ (OP_PUSH_HEAD | OP_PUSH_TAIL) => {
-                let e = elems(&mut c)?;
+                let e = elems(c)?;
                 l.push(op == OP_PUSH_HEAD, &e);
             }
             op @ (OP_POP_HEAD | OP_POP_TAIL) => {
-                let n = index(&mut c, l.len(), true)?;
+                let n = index(c, l.len(), true)?;
                 l.pop(op == OP_POP_HEAD, n);
             }
             OP_SET => {
-                let i = index(&mut c, l.len(), false)?;
+                let i = index(c, l.len(), false)?;
                 l.set(i, Bytes::copy_from_slice(c.bytes()?));
             }
             OP_INSERT => {
-                let i = index(&mut c, l.len(), true)?;
+                let i = index(c, l.len(), true)?;
                 l.insert(i, Bytes::copy_from_slice(c.bytes()?));
             }
             OP_REMOVE => {
-                let i = index(&mut c, l.len(), false)?;
+                let i = index(c, l.len(), false)?;
                 l.remove_all(&[i]);
             }
             OP_REMOVE_ALL => {
-                let n = count(&mut c, 1)?;
+                let n = count(c, 1)?;
                 let mut idx = Vec::with_capacity(n);
                 let mut next = 0usize;
                 for _ in 0..n {
-                    let i = index(&mut c, l.len().saturating_sub(next), false)? + next;
+                    let i = index(c, l.len().saturating_sub(next), false)? + next;
                     idx.push(i);
                     next = i + 1;
                 }
                 l.remove_all(&idx);
             }
             OP_TRIM => {
-                let start = index(&mut c, l.len(), true)?;
-                let n = index(&mut c, l.len() - start, true)?;
+                let start = index(c, l.len(), true)?;
+                let n = index(c, l.len() - start, true)?;
                 l.trim(start, n);
             }
             op => return Err(DecodeError::UnknownOp { op, at }.into()),
         }
+        Ok(())
     }
-    Ok(finish(
-        l.is_empty(),
-        created.map(|v| Value::List(Box::new(v))),
-    ))
 }
 
 /// A list effect body as text (`PUSH_HEAD e ...; POP_TAIL 2; SET 3 e; ...`).

@@ -177,6 +177,38 @@ pub fn count(c: &mut Cursor<'_>, min_each: usize) -> Result<usize, DecodeError> 
     Ok(n as usize)
 }
 
+/// What [`replay_body`] needs of a collection type.
+pub(crate) trait Collection: Default {
+    /// The collection a value holds, if it is of this type.
+    fn of(v: &mut Value) -> Option<&mut Self>;
+    /// The value holding this collection.
+    fn into_value(self) -> Value;
+    /// Whether it has no elements.
+    fn is_empty(&self) -> bool;
+    /// Applies one op of a body (`op` was read at offset `at`; its fields follow in `c`).
+    fn apply_op(&mut self, op: u8, at: usize, c: &mut Cursor<'_>) -> Result<(), ApplyError>;
+}
+
+/// Replays a body of `T`'s ops on the key's value (a new `T` when the key does not exist):
+/// every type's `replay`.
+pub(crate) fn replay_body<T: Collection>(
+    existing: Option<&mut Value>,
+    body: &[u8],
+) -> Result<Replayed, ApplyError> {
+    let mut created = None;
+    let x: &mut T = match existing {
+        Some(v) => T::of(v).ok_or(ApplyError::WrongType)?,
+        None => created.insert(T::default()),
+    };
+    let mut c = Cursor::new(body);
+    while !c.is_at_end() {
+        let at = c.pos();
+        let op = c.u8()?;
+        x.apply_op(op, at, &mut c)?;
+    }
+    Ok(finish(x.is_empty(), created.map(T::into_value)))
+}
+
 /// The outcome of a replay that left the collection `empty`; `created` holds the value when
 /// the key did not exist before.
 pub(crate) fn finish(empty: bool, created: Option<Value>) -> Replayed {

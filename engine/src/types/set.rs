@@ -29,7 +29,7 @@
 use super::elem::Elem;
 use indexmap::IndexSet;
 
-use super::{count, finish, Replayed};
+use super::{count, Replayed};
 use crate::effect::{put_bytes, put_uvarint, ApplyError, Cursor, DecodeError};
 use crate::num::parse_i64;
 use crate::value::Value;
@@ -284,35 +284,44 @@ impl Body {
 
 /// Replays a set effect body.
 pub fn replay(existing: Option<&mut Value>, body: &[u8]) -> Result<Replayed, ApplyError> {
-    let mut created = None;
-    let s: &mut Set = match existing {
-        Some(Value::Set(s)) => s,
-        Some(_) => return Err(ApplyError::WrongType),
-        None => created.insert(Set::new()),
-    };
-    let mut c = Cursor::new(body);
-    while !c.is_at_end() {
-        let at = c.pos();
-        match c.u8()? {
+    super::replay_body::<Set>(existing, body)
+}
+
+impl super::Collection for Set {
+    fn of(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::Set(x) => Some(x),
+            _ => None,
+        }
+    }
+
+    fn into_value(self) -> Value {
+        Value::Set(Box::new(self))
+    }
+
+    fn is_empty(&self) -> bool {
+        Set::is_empty(self)
+    }
+
+    fn apply_op(&mut self, op: u8, at: usize, c: &mut Cursor<'_>) -> Result<(), ApplyError> {
+        let s = self;
+        match op {
             OP_ADD => {
-                let n = count(&mut c, 1)?;
+                let n = count(c, 1)?;
                 s.hint(n);
                 for _ in 0..n {
                     s.add(c.bytes()?);
                 }
             }
             OP_REM => {
-                for _ in 0..count(&mut c, 1)? {
+                for _ in 0..count(c, 1)? {
                     s.remove(c.bytes()?);
                 }
             }
             op => return Err(DecodeError::UnknownOp { op, at }.into()),
         }
+        Ok(())
     }
-    Ok(finish(
-        s.is_empty(),
-        created.map(|v| Value::Set(Box::new(v))),
-    ))
 }
 
 /// A set effect body as text (`ADD m ...; REM m ...`).

@@ -29,7 +29,7 @@ use bytes::Bytes;
 use super::elem::Elem;
 use indexmap::IndexMap;
 
-use super::{count, finish, Replayed};
+use super::{count, Replayed};
 use crate::effect::{put_bytes, put_uvarint, ApplyError, Cursor, DecodeError};
 use crate::value::Value;
 
@@ -743,18 +743,30 @@ impl Body {
 
 /// Replays a sorted set effect body.
 pub fn replay(existing: Option<&mut Value>, body: &[u8]) -> Result<Replayed, ApplyError> {
-    let mut created = None;
-    let z: &mut ZSet = match existing {
-        Some(Value::ZSet(z)) => z,
-        Some(_) => return Err(ApplyError::WrongType),
-        None => created.insert(ZSet::new()),
-    };
-    let mut c = Cursor::new(body);
-    while !c.is_at_end() {
-        let at = c.pos();
-        match c.u8()? {
+    super::replay_body::<ZSet>(existing, body)
+}
+
+impl super::Collection for ZSet {
+    fn of(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::ZSet(x) => Some(x),
+            _ => None,
+        }
+    }
+
+    fn into_value(self) -> Value {
+        Value::ZSet(Box::new(self))
+    }
+
+    fn is_empty(&self) -> bool {
+        ZSet::is_empty(self)
+    }
+
+    fn apply_op(&mut self, op: u8, at: usize, c: &mut Cursor<'_>) -> Result<(), ApplyError> {
+        let z = self;
+        match op {
             OP_ADD => {
-                for _ in 0..count(&mut c, 9)? {
+                for _ in 0..count(c, 9)? {
                     let sat = c.pos();
                     let s = c.f64()?;
                     if s.is_nan() {
@@ -768,17 +780,14 @@ pub fn replay(existing: Option<&mut Value>, body: &[u8]) -> Result<Replayed, App
                 }
             }
             OP_REM => {
-                for _ in 0..count(&mut c, 1)? {
+                for _ in 0..count(c, 1)? {
                     z.remove(c.bytes()?);
                 }
             }
             op => return Err(DecodeError::UnknownOp { op, at }.into()),
         }
+        Ok(())
     }
-    Ok(finish(
-        z.is_empty(),
-        created.map(|v| Value::ZSet(Box::new(v))),
-    ))
 }
 
 /// A sorted set effect body as text (`ADD score=m ...; REM m ...`).
