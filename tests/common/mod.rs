@@ -213,7 +213,10 @@ impl Redis {
             let mut r = Redis { child, addr };
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
-                if TcpStream::connect(addr).is_ok() {
+                // The port may have been taken by another test's server between free_port()
+                // and the bind (then redis-server exits): only a server that reports our
+                // child's pid is ours.
+                if is_process_at(addr, r.child.id()) {
                     return Some(r);
                 }
                 if let Ok(Some(_)) = r.child.try_wait() {
@@ -225,6 +228,32 @@ impl Redis {
         }
         panic!("could not start redis-server");
     }
+}
+
+/// Whether the server at `addr` answers `INFO server` with `process_id:pid`.
+fn is_process_at(addr: SocketAddr, pid: u32) -> bool {
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"INFO server\r\n").is_err() {
+        return false;
+    }
+    let mut got = String::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+        if let Some(at) = got.find("process_id:") {
+            let rest = &got[at + "process_id:".len()..];
+            if let Some(end) = rest.find("\r\n") {
+                return rest[..end] == pid.to_string();
+            }
+        }
+    }
+    false
 }
 
 impl Drop for Redis {
