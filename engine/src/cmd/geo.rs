@@ -133,38 +133,30 @@ fn score_to_lonlat(score: f64) -> (f64, f64) {
     (lon, lat)
 }
 
-fn move_x(h: Hash, d: i8) -> Hash {
+/// Moves one cell along the axis whose bits are `mask` in the interleaved hash (the other
+/// axis's bits stay): east/west for longitude bits, north/south for latitude bits.
+fn move_axis(h: Hash, d: i8, mask: u64) -> Hash {
     let shift = 64 - u32::from(h.step) * 2;
-    let x = h.bits & 0xaaaa_aaaa_aaaa_aaaa;
-    let y = h.bits & 0x5555_5555_5555_5555;
-    let zz = 0x5555_5555_5555_5555u64.checked_shr(shift).unwrap_or(0);
-    let x = if d > 0 {
-        x.wrapping_add(zz.wrapping_add(1))
+    let moving = h.bits & mask;
+    let kept = h.bits & !mask;
+    let zz = (!mask).checked_shr(shift).unwrap_or(0);
+    let moved = if d > 0 {
+        moving.wrapping_add(zz.wrapping_add(1))
     } else {
-        (x | zz).wrapping_sub(zz.wrapping_add(1))
+        (moving | zz).wrapping_sub(zz.wrapping_add(1))
     };
-    let x = x & 0xaaaa_aaaa_aaaa_aaaau64.checked_shr(shift).unwrap_or(0);
     Hash {
-        bits: x | y,
+        bits: (moved & mask.checked_shr(shift).unwrap_or(0)) | kept,
         step: h.step,
     }
 }
 
+fn move_x(h: Hash, d: i8) -> Hash {
+    move_axis(h, d, 0xaaaa_aaaa_aaaa_aaaa)
+}
+
 fn move_y(h: Hash, d: i8) -> Hash {
-    let shift = 64 - u32::from(h.step) * 2;
-    let x = h.bits & 0xaaaa_aaaa_aaaa_aaaa;
-    let y = h.bits & 0x5555_5555_5555_5555;
-    let zz = 0xaaaa_aaaa_aaaa_aaaau64.checked_shr(shift).unwrap_or(0);
-    let y = if d > 0 {
-        y.wrapping_add(zz.wrapping_add(1))
-    } else {
-        (y | zz).wrapping_sub(zz.wrapping_add(1))
-    };
-    let y = y & 0x5555_5555_5555_5555u64.checked_shr(shift).unwrap_or(0);
-    Hash {
-        bits: x | y,
-        step: h.step,
-    }
+    move_axis(h, d, 0x5555_5555_5555_5555)
 }
 
 fn deg_rad(d: f64) -> f64 {

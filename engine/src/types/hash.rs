@@ -254,20 +254,7 @@ pub fn replay(existing: Option<&mut Value>, body: &[u8]) -> Result<Replayed, App
 }
 
 impl super::Collection for Hash {
-    fn of(v: &mut Value) -> Option<&mut Self> {
-        match v {
-            Value::Hash(x) => Some(x),
-            _ => None,
-        }
-    }
-
-    fn into_value(self) -> Value {
-        Value::Hash(Box::new(self))
-    }
-
-    fn is_empty(&self) -> bool {
-        Hash::is_empty(self)
-    }
+    super::collection_value!(Hash);
 
     fn apply_op(&mut self, op: u8, at: usize, c: &mut Cursor<'_>) -> Result<(), ApplyError> {
         let h = self;

@@ -392,20 +392,7 @@ pub fn replay(existing: Option<&mut Value>, body: &[u8]) -> Result<Replayed, App
 }
 
 impl super::Collection for List {
-    fn of(v: &mut Value) -> Option<&mut Self> {
-        match v {
-            Value::List(x) => Some(x),
-            _ => None,
-        }
-    }
-
-    fn into_value(self) -> Value {
-        Value::List(Box::new(self))
-    }
-
-    fn is_empty(&self) -> bool {
-        List::is_empty(self)
-    }
+    super::collection_value!(List);
 
     fn apply_op(&mut self, op: u8, at: usize, c: &mut Cursor<'_>) -> Result<(), ApplyError> {
         let l = self;

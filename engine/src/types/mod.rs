@@ -177,6 +177,27 @@ pub fn count(c: &mut Cursor<'_>, min_each: usize) -> Result<usize, DecodeError> 
     Ok(n as usize)
 }
 
+/// Implements the value plumbing of [`Collection`] for a type stored as `Value::$variant`.
+macro_rules! collection_value {
+    ($ty:ident) => {
+        fn of(v: &mut Value) -> Option<&mut Self> {
+            match v {
+                Value::$ty(x) => Some(x),
+                _ => None,
+            }
+        }
+
+        fn into_value(self) -> Value {
+            Value::$ty(Box::new(self))
+        }
+
+        fn is_empty(&self) -> bool {
+            $ty::is_empty(self)
+        }
+    };
+}
+pub(crate) use collection_value;
+
 /// What [`replay_body`] needs of a collection type.
 pub(crate) trait Collection: Default {
     /// The collection a value holds, if it is of this type.

@@ -288,20 +288,7 @@ pub fn replay(existing: Option<&mut Value>, body: &[u8]) -> Result<Replayed, App
 }
 
 impl super::Collection for Set {
-    fn of(v: &mut Value) -> Option<&mut Self> {
-        match v {
-            Value::Set(x) => Some(x),
-            _ => None,
-        }
-    }
-
-    fn into_value(self) -> Value {
-        Value::Set(Box::new(self))
-    }
-
-    fn is_empty(&self) -> bool {
-        Set::is_empty(self)
-    }
+    super::collection_value!(Set);
 
     fn apply_op(&mut self, op: u8, at: usize, c: &mut Cursor<'_>) -> Result<(), ApplyError> {
         let s = self;

@@ -747,20 +747,7 @@ pub fn replay(existing: Option<&mut Value>, body: &[u8]) -> Result<Replayed, App
 }
 
 impl super::Collection for ZSet {
-    fn of(v: &mut Value) -> Option<&mut Self> {
-        match v {
-            Value::ZSet(x) => Some(x),
-            _ => None,
-        }
-    }
-
-    fn into_value(self) -> Value {
-        Value::ZSet(Box::new(self))
-    }
-
-    fn is_empty(&self) -> bool {
-        ZSet::is_empty(self)
-    }
+    super::collection_value!(ZSet);
 
     fn apply_op(&mut self, op: u8, at: usize, c: &mut Cursor<'_>) -> Result<(), ApplyError> {
         let z = self;
