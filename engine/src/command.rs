@@ -43,6 +43,11 @@ pub enum ServerCmd {
     Save,
     Bgsave,
     Bgrewriteaof,
+    Multi,
+    Exec,
+    Discard,
+    Watch,
+    Unwatch,
 }
 
 /// How a command is executed.
@@ -778,7 +783,9 @@ pub static COMMANDS: &[Command] = &[
     c("decr", 2, WDF, K1, "string", "1.0.0", "key", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", E(string::incr)),
     c("decrby", 3, WDF, K1, "string", "1.0.0", "key decrement", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", E(string::incr)),
     c("del", -2, W, KALL, "generic", "1.0.0", "key [key ...]", "Deletes one or more keys.", E(keys::del)),
+    c("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NK, "transactions", "2.0.0", "", "Discards a transaction.", S(SC::Discard)),
     c("echo", 2, FAST, NK, "connection", "1.0.0", "message", "Returns the given string.", S(SC::Echo)),
+    c("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, NK, "transactions", "1.2.0", "", "Executes all commands in a transaction.", S(SC::Exec)),
     c("exists", -2, RF, KALL, "generic", "1.0.0", "key [key ...]", "Determines whether one or more keys exist.", E(keys::exists)),
     c("expire", -3, WF, K1, "generic", "1.0.0", "key seconds [NX | XX | GT | LT]", "Sets the expiration time of a key in seconds.", E(keys::expire)),
     c("expireat", -3, WF, K1, "generic", "1.2.0", "key unix-time-seconds [NX | XX | GT | LT]", "Sets the expiration time of a key to a Unix timestamp.", E(keys::expire)),
@@ -843,6 +850,7 @@ pub static COMMANDS: &[Command] = &[
     container("module", "server", "4.0.0", "A container for module commands.", &MODULE_SUBS),
     c("mset", -3, WD, KPAIRS, "string", "1.0.1", "key value [key value ...]", "Atomically creates or modifies the string values of one or more keys.", E(string::mset)),
     c("msetnx", -3, WD, KPAIRS, "string", "1.0.1", "key value [key value ...]", "Atomically modifies the string values of one or more keys only when all keys don't exist.", E(string::mset)),
+    c("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NK, "transactions", "1.2.0", "", "Starts a transaction.", S(SC::Multi)),
     container("object", "generic", "2.2.3", "A container for object introspection commands.", &OBJECT_SUBS),
     c("persist", 2, WF, K1, "generic", "2.2.0", "key", "Removes the expiration time of a key.", E(keys::persist)),
     c("pexpire", -3, WF, K1, "generic", "2.6.0", "key milliseconds [NX | XX | GT | LT]", "Sets the expiration time of a key in milliseconds.", E(keys::expire)),
@@ -900,6 +908,8 @@ pub static COMMANDS: &[Command] = &[
     c("ttl", 2, RF, K1, "generic", "1.0.0", "key", "Returns the expiration time in seconds of a key.", E(keys::ttl)),
     c("type", 2, RF, K1, "generic", "1.0.0", "key", "Determines the type of value stored at a key.", E(keys::type_)),
     c("unlink", -2, WF, KALL, "generic", "4.0.0", "key [key ...]", "Asynchronously deletes one or more keys.", E(keys::del)),
+    c("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NK, "transactions", "2.2.0", "", "Forgets about watched keys of a transaction.", S(SC::Unwatch)),
+    c("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KALL, "transactions", "2.2.0", "key [key ...]", "Monitors changes to keys to determine the execution of a transaction.", S(SC::Watch)),
     c("zadd", -4, WDF, K1, "sorted_set", "1.2.0", "key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.", E(zset::zadd)),
     c("zcard", 2, RF, K1, "sorted_set", "1.2.0", "key", "Returns the number of members in a sorted set.", E(zset::zcard)),
     c("zcount", 4, RF, K1, "sorted_set", "2.0.0", "key min max", "Returns the count of members in a sorted set that have scores within a range.", E(zset::zcount)),
@@ -1041,8 +1051,9 @@ mod tests {
             let (f, l, s) = c.keys;
             if f > 0 {
                 assert!(s > 0 && (l < 0 || l >= f), "{}", c.name);
+                // WATCH names keys without reading or writing them (as in Redis).
                 assert!(
-                    c.flags & (WRITE | READONLY) != 0,
+                    c.flags & (WRITE | READONLY) != 0 || c.name == "watch",
                     "{} has keys but no read/write flag",
                     c.name
                 );

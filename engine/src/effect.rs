@@ -119,6 +119,8 @@ pub fn put_value(out: &mut Vec<u8>, v: &Value) {
 pub struct RecordBuf {
     buf: Vec<u8>,
     effects: u32,
+    /// The keys of the effects, kept while some key is watched (see [`crate::watch`]).
+    touched: Option<Vec<(u32, Bytes)>>,
 }
 
 impl RecordBuf {
@@ -149,6 +151,25 @@ impl RecordBuf {
         put_uvarint(&mut self.buf, hlc);
     }
 
+    /// Keeps (or stops keeping) the keys of the effects added from now on.
+    pub(crate) fn track_keys(&mut self, on: bool) {
+        self.touched = on.then(Vec::new);
+    }
+
+    /// The keys of the effects added since tracking began.
+    pub(crate) fn take_touched(&mut self) -> Vec<(u32, Bytes)> {
+        self.touched.take().unwrap_or_default()
+    }
+
+    /// An effect on one key: op, namespace, key.
+    fn key_op(&mut self, op: u8, db: u32, key: &[u8]) {
+        self.op(op, Some(db));
+        put_bytes(&mut self.buf, key);
+        if let Some(t) = &mut self.touched {
+            t.push((db, Bytes::copy_from_slice(key)));
+        }
+    }
+
     fn op(&mut self, op: u8, db: Option<u32>) {
         self.effects += 1;
         self.buf.push(op);
@@ -159,36 +180,31 @@ impl RecordBuf {
 
     /// `key` now holds `value`, expiring at `expire_at` (0 = never).
     pub fn set(&mut self, db: u32, key: &[u8], value: &Value, expire_at: i64) {
-        self.op(OP_SET, Some(db));
-        put_bytes(&mut self.buf, key);
+        self.key_op(OP_SET, db, key);
         put_ivarint(&mut self.buf, expire_at);
         put_value(&mut self.buf, value);
     }
 
     /// `key` was deleted.
     pub fn del(&mut self, db: u32, key: &[u8]) {
-        self.op(OP_DEL, Some(db));
-        put_bytes(&mut self.buf, key);
+        self.key_op(OP_DEL, db, key);
     }
 
     /// `key` now expires at `at` (0 = persists).
     pub fn expire(&mut self, db: u32, key: &[u8], at: i64) {
-        self.op(OP_EXPIRE, Some(db));
-        put_bytes(&mut self.buf, key);
+        self.key_op(OP_EXPIRE, db, key);
         put_ivarint(&mut self.buf, at);
     }
 
     /// `suffix` was appended to the string at `key`.
     pub fn append(&mut self, db: u32, key: &[u8], suffix: &[u8]) {
-        self.op(OP_APPEND, Some(db));
-        put_bytes(&mut self.buf, key);
+        self.key_op(OP_APPEND, db, key);
         put_bytes(&mut self.buf, suffix);
     }
 
     /// `data` was written at `offset` into the string at `key` (zero-padded).
     pub fn setrange(&mut self, db: u32, key: &[u8], offset: u64, data: &[u8]) {
-        self.op(OP_SETRANGE, Some(db));
-        put_bytes(&mut self.buf, key);
+        self.key_op(OP_SETRANGE, db, key);
         put_uvarint(&mut self.buf, offset);
         put_bytes(&mut self.buf, data);
     }
@@ -218,8 +234,7 @@ impl RecordBuf {
 
     /// The collection of type `tag` at `key` changed as `body` says (see [`crate::types`]).
     pub fn coll(&mut self, db: u32, key: &[u8], tag: u8, body: &[u8]) {
-        self.op(OP_COLL, Some(db));
-        put_bytes(&mut self.buf, key);
+        self.key_op(OP_COLL, db, key);
         self.buf.push(tag);
         put_bytes(&mut self.buf, body);
     }

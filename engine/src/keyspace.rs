@@ -21,12 +21,17 @@ use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::cell::{RefCell, RefMut};
+
+use parking_lot::{
+    Mutex, ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 
 use crate::clock::Clock;
 use crate::effect::{EffectLog, RecordBuf, KIND_EFFECTS};
 use crate::index::{key_slot, position, Entry, Key, ShardIndex};
 use crate::value::Value;
+use crate::watch::{Watcher, Watches};
 
 /// Shards per database. The shard of a key is taken from bits 40..46 of its hash: bits that
 /// hashbrown uses for neither its bucket index nor its control byte, so every shard's table
@@ -184,7 +189,7 @@ impl Shard {
                 if expired.value.expire_at != 0 {
                     self.expires.remove(&(expired.value.expire_at, k.hash));
                 }
-                if let Some(r) = w.record() {
+                if let Some(mut r) = w.record() {
                     r.del(self.db, k.key);
                 }
                 w.ks.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
@@ -206,7 +211,7 @@ impl Shard {
     /// Store `item` under `k`, replacing any previous item (and its expiry). Logged as a set.
     pub fn insert(&mut self, k: &KeyRef<'_>, item: Item, w: &mut Writer<'_>) -> Option<Item> {
         self.save_for_snapshot(k);
-        if let Some(r) = w.record() {
+        if let Some(mut r) = w.record() {
             r.set(self.db, k.key, &item.value, item.expire_at);
         }
         if matches!(item.value, Value::List(_) | Value::ZSet(_)) {
@@ -240,7 +245,7 @@ impl Shard {
     pub fn remove(&mut self, k: &KeyRef<'_>, w: &mut Writer<'_>) -> Option<Item> {
         self.save_for_snapshot(k);
         let e = self.index.remove(k.hash, k.key)?;
-        if let Some(r) = w.record() {
+        if let Some(mut r) = w.record() {
             r.del(self.db, k.key);
         }
         if e.value.expire_at != 0 {
@@ -256,7 +261,7 @@ impl Shard {
         let Some(e) = self.index.get_mut(k.hash, k.key) else {
             return false;
         };
-        if let Some(r) = w.record() {
+        if let Some(mut r) = w.record() {
             r.expire(self.db, k.key, expire_at);
         }
         let old = std::mem::replace(&mut e.value.expire_at, expire_at);
@@ -351,7 +356,7 @@ impl Shard {
                 };
                 self.save_for_snapshot(&k);
                 if self.index.remove(hash, &key).is_some() {
-                    if let Some(r) = w.record() {
+                    if let Some(mut r) = w.record() {
                         r.del(self.db, &key);
                     }
                     deleted += 1;
@@ -436,6 +441,12 @@ impl Db {
         self.shards[shard % SHARDS].write()
     }
 
+    /// Write-lock one shard without the writer lock: only for loading a snapshot at start-up,
+    /// before anything else can write.
+    pub(crate) fn write_for_load(&self, shard: usize) -> RwLockWriteGuard<'_, Shard> {
+        self.shards[shard % SHARDS].write()
+    }
+
     /// Read-lock every shard the keys live in, in shard order, all at once.
     pub fn read_many(&self, keys: &[KeyRef<'_>]) -> ShardsRead<'_> {
         let mut idx: Vec<usize> = keys.iter().map(|k| k.shard).collect();
@@ -479,7 +490,8 @@ impl Db {
 
     /// Remove every key (logged as one flush).
     pub fn clear(&self, w: &mut Writer<'_>) {
-        if let Some(r) = w.record() {
+        w.ks.touch_watched_before_flush(Some(self));
+        if let Some(mut r) = w.record() {
             r.flushdb(self.id);
         }
         self.clear_unlogged(w);
@@ -634,6 +646,11 @@ pub(crate) struct WriterState {
     hlc: u64,
     /// Keys that may now serve a blocked client, handed to the ready listener on drop.
     ready: Vec<(u32, bytes::Bytes)>,
+    /// Nesting depth of writers on the thread holding the lock (a transaction holds the
+    /// outermost one; the commands it runs take nested ones).
+    depth: u32,
+    /// Keys are watched: record effects (even without a log) to learn which keys changed.
+    capture: bool,
 }
 
 /// Told about keys that may now serve a blocked client: a list or sorted set that got
@@ -646,8 +663,14 @@ pub trait ReadyListener: Send + Sync {
 /// Proof of holding the keyspace-wide writer lock, and the log record being built: every
 /// effect logged while it is held becomes one record, appended when it is dropped (still
 /// under the lock, so log order is apply order).
+///
+/// The lock is reentrant: a thread that holds a writer may take another (a transaction or a
+/// script holds the outermost writer while the commands it runs take their own). Nested
+/// writers add to the outermost one's record, which is appended, and whose ready keys and
+/// touched watched keys are reported, only when the outermost writer is dropped: so a
+/// transaction is one record, and replay applies all of it or none.
 pub struct Writer<'a> {
-    st: MutexGuard<'a, WriterState>,
+    st: ReentrantMutexGuard<'a, RefCell<WriterState>>,
     ks: &'a Keyspace,
 }
 
@@ -657,21 +680,24 @@ impl<'a> Writer<'a> {
         self.ks
     }
 
-    /// The record being built, or `None` when this writer does not log.
+    /// The record being built, or `None` when this writer records nothing (no log and no
+    /// watched key).
     #[inline]
-    pub fn record(&mut self) -> Option<&mut RecordBuf> {
-        let st = &mut *self.st;
-        if !st.logging {
+    pub fn record(&mut self) -> Option<RefMut<'_, RecordBuf>> {
+        let mut st = self.st.borrow_mut();
+        if !st.logging && !st.capture {
             return None;
         }
         if !st.started {
             // Hybrid logical clock: physical milliseconds in the high bits, a counter below,
             // never going backwards.
             st.hlc = ((self.ks.now_ms().max(0) as u64) << 16).max(st.hlc + 1);
-            st.rec.reset(0, st.hlc);
+            let (hlc, capture) = (st.hlc, st.capture);
+            st.rec.reset(0, hlc);
+            st.rec.track_keys(capture);
             st.started = true;
         }
-        Some(&mut st.rec)
+        Some(RefMut::map(st, |s| &mut s.rec))
     }
 
     /// Notes that `key` in namespace `db` got elements a blocked client may be waiting for
@@ -679,14 +705,26 @@ impl<'a> Writer<'a> {
     #[inline]
     pub fn signal_ready(&mut self, db: u32, key: &[u8]) {
         if self.ks.blocked.load(Ordering::Relaxed) > 0 {
-            self.st.ready.push((db, bytes::Bytes::copy_from_slice(key)));
+            self.st
+                .borrow_mut()
+                .ready
+                .push((db, bytes::Bytes::copy_from_slice(key)));
         }
+    }
+
+    /// Whether this is the outermost writer of its thread.
+    pub fn is_outermost(&self) -> bool {
+        self.st.borrow().depth == 1
     }
 }
 
 impl Drop for Writer<'_> {
     fn drop(&mut self) {
-        let st = &mut *self.st;
+        let st = &mut *self.st.borrow_mut();
+        st.depth -= 1;
+        if st.depth > 0 {
+            return;
+        }
         if !st.ready.is_empty() {
             let keys = std::mem::take(&mut st.ready);
             if let Some(l) = self.ks.ready_listener.get() {
@@ -694,6 +732,12 @@ impl Drop for Writer<'_> {
             }
         }
         if !std::mem::take(&mut st.started) || st.rec.is_empty() {
+            return;
+        }
+        if st.capture {
+            self.ks.watches.touch(&st.rec.take_touched());
+        }
+        if !st.logging {
             return;
         }
         if let Some(log) = self.ks.log.get() {
@@ -724,7 +768,11 @@ pub struct Keyspace {
     numbered: Vec<Arc<Db>>,
     named: RwLock<BTreeMap<String, Arc<Db>>>,
     next_id: AtomicU32,
-    writer: Mutex<WriterState>,
+    writer: ReentrantMutex<RefCell<WriterState>>,
+    /// Odd while a transaction or script applies its writes; see [`Keyspace::read_atomic`].
+    atomic_seq: AtomicU64,
+    /// Watched keys (WATCH).
+    pub watches: Watches,
     clock: Arc<dyn Clock>,
     /// Where records go; unset when persistence is off.
     log: OnceLock<Arc<dyn EffectLog>>,
@@ -763,7 +811,9 @@ impl Keyspace {
             numbered,
             named: RwLock::new(BTreeMap::new()),
             next_id: AtomicU32::new(NUMBERED_DBS),
-            writer: Mutex::new(WriterState::default()),
+            writer: ReentrantMutex::new(RefCell::new(WriterState::default())),
+            atomic_seq: AtomicU64::new(0),
+            watches: Watches::default(),
             clock,
             log: OnceLock::new(),
             last_lsn: AtomicU64::new(0),
@@ -793,19 +843,102 @@ impl Keyspace {
     }
 
     /// Take the writer lock: every mutation happens while holding it, and what it changes is
-    /// logged (when a log is attached) as one record when the writer is dropped.
+    /// logged (when a log is attached) as one record when the writer is dropped. Reentrant:
+    /// see [`Writer`].
     #[inline]
     pub fn writer(&self) -> Writer<'_> {
-        let mut st = self.writer.lock();
-        st.logging = self.log.get().is_some();
-        Writer { st, ks: self }
+        self.enter(self.log.get().is_some())
     }
 
     /// The writer lock without logging: for applying records read from a log or a peer.
     pub fn replay_writer(&self) -> Writer<'_> {
-        let mut st = self.writer.lock();
-        st.logging = false;
+        self.enter(false)
+    }
+
+    fn enter(&self, logging: bool) -> Writer<'_> {
+        let st = self.writer.lock();
+        {
+            let mut s = st.borrow_mut();
+            if s.depth == 0 {
+                s.logging = logging;
+                s.capture = self.watches.active();
+            }
+            s.depth += 1;
+        }
         Writer { st, ks: self }
+    }
+
+    /// Runs `f` with every other client's reads held back from seeing a partial result: a
+    /// transaction or script that applies several writes calls this while holding `w`, and
+    /// readers that overlap it ([`Keyspace::read_atomic`]) run again after it.
+    pub fn atomically<R>(&self, w: &Writer<'_>, f: impl FnOnce() -> R) -> R {
+        debug_assert!(w.is_outermost());
+        struct Bump<'a>(&'a AtomicU64);
+        impl Drop for Bump<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        self.atomic_seq.fetch_add(1, Ordering::SeqCst);
+        let _end = Bump(&self.atomic_seq);
+        f()
+    }
+
+    /// Runs the read `f` so that it never observes part of a transaction: when one was
+    /// applying writes before or while `f` ran, `f` runs again after it (a seqlock: two
+    /// atomic loads on a line that only transactions write). `f` must not write.
+    #[inline]
+    pub fn read_atomic<R>(&self, mut f: impl FnMut() -> R) -> R {
+        loop {
+            let before = self.atomic_seq.load(Ordering::Acquire);
+            if before & 1 == 1 {
+                // A transaction is running: wait for it by taking the writer lock it holds.
+                drop(self.replay_writer());
+                continue;
+            }
+            let r = f();
+            if self.atomic_seq.load(Ordering::Acquire) == before {
+                return r;
+            }
+        }
+    }
+
+    /// Watches `key` of namespace `db` for `w`; returns whether the key was live at that
+    /// moment (EXEC aborts when a key that was live has expired since). Taken under the
+    /// writer lock: see [`crate::watch`].
+    pub fn watch(&self, w: &Arc<Watcher>, db: &Db, key: &bytes::Bytes) -> bool {
+        let _lock = self.replay_writer();
+        let k = db.locate(key);
+        let live = db.read(k.shard).contains(&k, self.now_ms());
+        self.watches.add(w, db.id, key.clone());
+        live
+    }
+
+    /// Whether `key` of `db` is present but expired (for EXEC's check of watched keys that
+    /// were live when watched).
+    pub fn is_expired_now(&self, db: &Db, key: &[u8]) -> bool {
+        let k = db.locate(key);
+        let shard = db.read(k.shard);
+        shard
+            .index
+            .get(k.hash, k.key)
+            .is_some_and(|e| e.value.is_expired(self.now_ms()))
+    }
+
+    /// Before a flush of `db` (all namespaces when `None`): marks the watchers of keys that
+    /// exist there.
+    fn touch_watched_before_flush(&self, db: Option<&Db>) {
+        if !self.watches.active() {
+            return;
+        }
+        let now = self.now_ms();
+        self.watches.touch_where(db.map(|d| d.id), |id, key| {
+            self.db_by_id(id).is_some_and(|d| {
+                let k = d.locate(key);
+                let found = d.read(k.shard).contains(&k, now);
+                found
+            })
+        });
     }
 
     /// Attach the log every later write appends to. Only the first call has an effect.
@@ -870,7 +1003,8 @@ impl Keyspace {
 
     /// Delete every key of every namespace (logged as one flush).
     pub fn flush_all(&self, w: &mut Writer<'_>) {
-        if let Some(r) = w.record() {
+        self.touch_watched_before_flush(None);
+        if let Some(mut r) = w.record() {
             r.flushall();
         }
         for db in self.all_dbs() {
@@ -919,7 +1053,7 @@ impl Keyspace {
         if self.namespace(name).is_some() || self.db_by_id(id).is_some() {
             return Err(NamespaceError::Exists);
         }
-        if let Some(r) = w.record() {
+        if let Some(mut r) = w.record() {
             r.ns_create(id, name);
         }
         let db = Arc::new(Db::new(id, name.to_string()));
@@ -949,7 +1083,8 @@ impl Keyspace {
             .write()
             .remove(name)
             .ok_or(NamespaceError::Missing)?;
-        if let Some(r) = w.record() {
+        self.touch_watched_before_flush(Some(&db));
+        if let Some(mut r) = w.record() {
             r.ns_drop(name);
         }
         db.clear_unlogged(w);
@@ -1057,6 +1192,76 @@ mod tests {
         assert_eq!(seen.len(), 5000);
         assert!(seen.values().all(|&n| n == 1));
         assert!(calls >= 40, "count is honoured roughly: {calls} calls");
+    }
+
+    /// Counts appended records and their effects.
+    #[derive(Default)]
+    struct CountingLog(Mutex<Vec<u32>>);
+
+    impl EffectLog for CountingLog {
+        fn append(&self, _kind: u8, payload: &[u8]) -> Result<u64, String> {
+            let rec =
+                crate::effect::decode_record(KIND_EFFECTS, payload).map_err(|e| e.to_string())?;
+            let mut v = self.0.lock();
+            v.push(rec.effects.len() as u32);
+            Ok(v.len() as u64)
+        }
+    }
+
+    #[test]
+    fn nested_writers_make_one_record_appended_by_the_outermost() {
+        let (_c, ks) = ks();
+        let log = Arc::new(CountingLog::default());
+        ks.set_log(log.clone());
+        let db = ks.db(0).cloned().expect("db0");
+        {
+            let outer = ks.writer();
+            put(&ks, &db, "a", 0);
+            put(&ks, &db, "b", 0);
+            assert!(
+                log.0.lock().is_empty(),
+                "nothing appended before the outer writer ends"
+            );
+            drop(outer);
+        }
+        put(&ks, &db, "c", 0);
+        assert_eq!(*log.0.lock(), vec![2, 1]);
+        assert_eq!(ks.last_lsn(), 2);
+    }
+
+    #[test]
+    fn watched_keys_are_marked_by_any_writer_even_without_a_log() {
+        let (clock, ks) = ks();
+        let db = ks.db(0).cloned().expect("db0");
+        let w = Watcher::new();
+        put(&ks, &db, "exp", 1_000_100);
+        assert!(!ks.watch(&w, &db, &bytes::Bytes::from_static(b"other")));
+        put(&ks, &db, "a", 0);
+        assert!(!w.is_dirty(), "a change to another key");
+        put(&ks, &db, "other", 0);
+        assert!(w.is_dirty());
+        let w2 = Watcher::new();
+        assert!(ks.watch(&w2, &db, &bytes::Bytes::from_static(b"exp")));
+        clock.advance(200);
+        assert!(ks.is_expired_now(&db, b"exp"));
+        assert_eq!(ks.active_expire(10), (1, false));
+        assert!(w2.is_dirty(), "deleted by expiry");
+    }
+
+    #[test]
+    fn read_atomic_runs_again_after_a_transaction_it_overlapped() {
+        let (_c, ks) = ks();
+        let mut runs = 0;
+        let v = ks.read_atomic(|| {
+            runs += 1;
+            if runs == 1 {
+                // A transaction applies its writes while this read runs.
+                let w = ks.writer();
+                ks.atomically(&w, || ());
+            }
+            runs
+        });
+        assert_eq!(v, 2, "the read overlapped a transaction and ran again");
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod reply;
 pub mod resp;
 pub mod types;
 pub mod value;
+pub mod watch;
 
 pub use bytes::Bytes;
 pub use reply::{CmdError, CmdResult, Reply};

@@ -32,7 +32,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::effect::{put_bytes, put_ivarint, put_uvarint, put_value, Cursor, DecodeError};
-use crate::keyspace::{Db, Item, Keyspace, SnapState, Writer, SHARDS};
+use crate::keyspace::{Db, Item, Keyspace, SnapState, SHARDS};
 
 /// Positions written per batch (and so the longest a writer of one shard waits).
 pub const BATCH: usize = 256;
@@ -253,15 +253,16 @@ pub fn decode_app_meta(app: &[u8]) -> Result<Vec<(u32, String)>, LoadError> {
     Ok(out)
 }
 
-/// Loads snapshot entries into a keyspace (normally empty, at start-up). Entries may be added
-/// from several threads at once: [`Loader`] is `Sync`.
+/// Loads snapshot entries into a keyspace (empty, at start-up, before any client or writer
+/// exists: entries go in under shard locks alone). Entries may be added from several threads
+/// at once: [`Loader`] is `Sync`.
 pub struct Loader<'a> {
-    w: Writer<'a>,
+    ks: &'a Keyspace,
     dbs: HashMap<u32, Arc<Db>>,
 }
 
 /// Prepares `ks` for loading a snapshot with application metadata `app`: creates its
-/// namespaces. Holds the writer lock until [`Loader::finish`].
+/// namespaces.
 pub fn loader<'a>(ks: &'a Keyspace, app: &[u8]) -> Result<Loader<'a>, LoadError> {
     let mut c = Cursor::new(app);
     let version = c.u8()?;
@@ -288,7 +289,8 @@ pub fn loader<'a>(ks: &'a Keyspace, app: &[u8]) -> Result<Loader<'a>, LoadError>
     if !c.is_at_end() {
         return Err(LoadError::Trailing(app.len() - c.pos()));
     }
-    Ok(Loader { w, dbs })
+    drop(w);
+    Ok(Loader { ks, dbs })
 }
 
 impl Loader<'_> {
@@ -300,15 +302,14 @@ impl Loader<'_> {
             .get(&e.db)
             .ok_or(LoadError::NoSuchNamespace(e.db))?;
         let k = db.locate(e.key);
-        db.write(k.shard, &self.w)
+        db.write_for_load(k.shard)
             .load(&k, Item::with_expiry(e.value, e.expire_at, 0));
         Ok(())
     }
 
     /// Ends the load: the state is now at `lsn`.
     pub fn finish(self, lsn: u64) {
-        let ks = self.w.keyspace();
-        ks.set_last_lsn(lsn);
+        self.ks.set_last_lsn(lsn);
     }
 }
 

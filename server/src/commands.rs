@@ -24,6 +24,31 @@ pub const REDIS_VERSION: &str = "7.2.4";
 
 /// Run one server-level command.
 pub async fn run(s: &mut Session, which: ServerCmd, args: &[Bytes]) -> Outcome {
+    match which {
+        ServerCmd::Save => return Outcome::Reply(save(s).await.unwrap_or_else(Reply::from)),
+        ServerCmd::Shutdown => return shutdown(s, args),
+        ServerCmd::Exec => return Outcome::Reply(crate::multi::exec(s).await),
+        ServerCmd::Debug if is(&args[1], "sleep") => {
+            return Outcome::Reply(match sleep_arg(args) {
+                Ok(d) => {
+                    tokio::time::sleep(d).await;
+                    Reply::Ok
+                }
+                Err(e) => e.into(),
+            })
+        }
+        _ => {}
+    }
+    match run_now(s, which, args, false) {
+        Some(r) => Outcome::Reply(r),
+        None => Outcome::Reply(CmdError::err("Command not allowed inside a transaction").into()),
+    }
+}
+
+/// Runs a server-level command that completes without waiting: every one but SAVE,
+/// SHUTDOWN and EXEC (`None` for those). `in_exec`: inside a transaction, where DEBUG SLEEP
+/// holds the whole transaction (and so every writer) as it does in Redis.
+pub fn run_now(s: &mut Session, which: ServerCmd, args: &[Bytes], in_exec: bool) -> Option<Reply> {
     let r = match which {
         ServerCmd::Ping => ping(s, args),
         ServerCmd::Echo => Ok(Reply::Bulk(args[1].clone())),
@@ -47,11 +72,10 @@ pub async fn run(s: &mut Session, which: ServerCmd, args: &[Bytes]) -> Outcome {
             Ok(Reply::status("RESET"))
         }
         ServerCmd::Config => config(s, args),
-        ServerCmd::Client => client(s, args).await,
-        ServerCmd::Debug => debug(s, args).await,
+        ServerCmd::Client => client(s, args),
+        ServerCmd::Debug => debug(s, args, in_exec),
         ServerCmd::Slowlog => slowlog(s, args),
         ServerCmd::Acl => acl(s, args),
-        ServerCmd::Shutdown => return shutdown(s, args),
         ServerCmd::Latency => latency(args),
         ServerCmd::Module => {
             if is(&args[1], "help") {
@@ -70,11 +94,18 @@ pub async fn run(s: &mut Session, which: ServerCmd, args: &[Bytes]) -> Outcome {
                 .last_save_unix_s
                 .load(Ordering::Relaxed),
         )),
-        ServerCmd::Save => save(s).await,
         ServerCmd::Bgsave => bgsave(s, args, "Background saving"),
         ServerCmd::Bgrewriteaof => bgsave(s, args, "Background append only file rewriting"),
+        ServerCmd::Multi => crate::multi::multi(s),
+        ServerCmd::Discard => crate::multi::discard(s),
+        ServerCmd::Watch => crate::multi::watch(s, args),
+        ServerCmd::Unwatch => {
+            crate::multi::unwatch(s);
+            Ok(Reply::Ok)
+        }
+        ServerCmd::Save | ServerCmd::Shutdown | ServerCmd::Exec => return None,
     };
-    Outcome::Reply(r.unwrap_or_else(Reply::from))
+    Some(r.unwrap_or_else(Reply::from))
 }
 
 fn ping(_s: &mut Session, args: &[Bytes]) -> CmdResult {
@@ -204,6 +235,7 @@ fn reset(s: &mut Session) {
     s.info.no_touch.store(false, Ordering::Relaxed);
     s.reply_mode = ReplyMode::On;
     s.authenticated = s.server.config.read().requirepass.is_none();
+    crate::multi::end(s);
 }
 
 fn config(s: &mut Session, args: &[Bytes]) -> CmdResult {
@@ -315,11 +347,15 @@ pub fn client_line(s: &Session, c: &ClientInfo) -> String {
     if s.server.blocking.is_blocked(c.id) {
         flags.push('b');
     }
+    let multi = c.multi.load(Ordering::Relaxed);
+    if multi >= 0 {
+        flags.push('x');
+    }
     if flags.is_empty() {
         flags.push('N');
     }
     format!(
-        "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} watch={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -328,6 +364,8 @@ pub fn client_line(s: &Session, c: &ClientInfo) -> String {
         idle,
         flags,
         c.db.load(Ordering::Relaxed),
+        multi,
+        c.watching.load(Ordering::Relaxed),
         c.qbuf.load(Ordering::Relaxed),
         if c.has_run_cmd.load(Ordering::Relaxed) { c.last_cmd.lock().full_name() } else { "NULL".into() },
         c.resp.load(Ordering::Relaxed),
@@ -346,7 +384,7 @@ fn on_off(arg: &[u8]) -> Result<bool, CmdError> {
     }
 }
 
-async fn client(s: &mut Session, args: &[Bytes]) -> CmdResult {
+fn client(s: &mut Session, args: &[Bytes]) -> CmdResult {
     let sub = String::from_utf8_lossy(&args[1]).to_lowercase();
     match sub.as_str() {
         "id" => Ok(Reply::Int(s.info.id as i64)),
@@ -620,7 +658,17 @@ fn kill(s: &Session, c: &ClientInfo) {
     }
 }
 
-async fn debug(s: &Session, args: &[Bytes]) -> CmdResult {
+/// The duration of DEBUG SLEEP.
+fn sleep_arg(args: &[Bytes]) -> Result<Duration, CmdError> {
+    let secs = args
+        .get(2)
+        .and_then(|a| vole_engine::num::parse_f64(a))
+        .filter(|f| f.is_finite() && *f >= 0.0)
+        .ok_or(CmdError::NotFloat)?;
+    Ok(Duration::from_secs_f64(secs.min(3600.0)))
+}
+
+fn debug(s: &Session, args: &[Bytes], in_exec: bool) -> CmdResult {
     if is(&args[1], "fail-log-fsync") {
         if s.server.persist.wal.is_none() {
             return Err(CmdError::err("the write-ahead log is off (appendonly no)"));
@@ -631,11 +679,8 @@ async fn debug(s: &Session, args: &[Bytes]) -> CmdResult {
             .store(true, Ordering::Release);
         return Ok(Reply::Ok);
     }
-    if is(&args[1], "sleep") {
-        let secs = vole_engine::num::parse_f64(&args[2])
-            .filter(|f| f.is_finite() && *f >= 0.0)
-            .ok_or(CmdError::NotFloat)?;
-        tokio::time::sleep(Duration::from_secs_f64(secs.min(3600.0))).await;
+    if is(&args[1], "sleep") && in_exec {
+        std::thread::sleep(sleep_arg(args)?);
         return Ok(Reply::Ok);
     }
     if is(&args[1], "error") {

@@ -14,7 +14,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use vole_engine::cmd::{Ctx, EngineLimits};
-use vole_engine::command::{flags, resolve, Command, Exec, Handler};
+use vole_engine::command::{flags, resolve, Exec, Handler};
 use vole_engine::keyspace::Db;
 use vole_engine::reply::BlockOn;
 use vole_engine::resp::{self, Limits, Proto};
@@ -61,6 +61,10 @@ pub struct Session {
     /// Under `appendfsync always`: replies to writes waiting in the output buffer for their
     /// LSN to be durable, as (start, end, lsn).
     pub unsynced: Vec<(usize, usize, u64)>,
+    /// The transaction being queued (after MULTI).
+    pub multi: Option<crate::multi::Multi>,
+    /// Keys watched for the next EXEC.
+    pub watching: Option<crate::multi::Watching>,
 }
 
 /// Counts a connection as busy for the life of one batch of commands, so shutdown can wait
@@ -81,7 +85,7 @@ impl Drop for InFlight<'_> {
 }
 
 /// The error a write gets when the log cannot take it.
-fn misconf(server: &Server) -> CmdError {
+pub fn misconf(server: &Server) -> CmdError {
     let why = server
         .ks
         .log_failure()
@@ -103,7 +107,7 @@ pub struct LocalStats {
 }
 
 impl LocalStats {
-    fn record(&mut self, slot: usize, usec: u64, failed: bool) {
+    pub fn record(&mut self, slot: usize, usec: u64, failed: bool) {
         match self.per_cmd.iter_mut().find(|e| e.0 == slot) {
             Some(e) => {
                 e.1 += 1;
@@ -189,8 +193,11 @@ pub async fn serve(server: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, l
         now_ms: 0,
         wrote: false,
         unsynced: Vec::new(),
+        multi: None,
+        watching: None,
     };
     let r = connection_loop(&mut s, &mut sock).await;
+    crate::multi::end(&mut s);
     s.local.flush(&server);
     if let Err(e) = r {
         tracing::debug!(client = id, "connection closed: {e}");
@@ -431,7 +438,10 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
     s.local.commands += 1;
     let resolved = match resolve(args) {
         Ok(found) => found,
-        Err(e) => return Outcome::Reply(e.into()),
+        Err(e) => {
+            crate::multi::flag_error(s);
+            return Outcome::Reply(e.into());
+        }
     };
     let cmd = resolved.cmd;
     *s.info.last_cmd.lock() = resolved;
@@ -441,18 +451,39 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
         if let Some(st) = slot.and_then(|i| s.server.cmd_stat_at(i)) {
             st.rejected.fetch_add(1, Ordering::Relaxed);
         }
+        crate::multi::flag_error(s);
         return Outcome::Reply(CmdError::NoAuth.into());
     }
-    if wait_if_paused(s, cmd).await {
+    let write = cmd.flags & flags::WRITE != 0;
+    if s.multi.is_some() {
+        let server_cmd = match cmd.exec {
+            Exec::Server(which) => Some(which),
+            _ => None,
+        };
+        if !crate::multi::runs_in_multi(server_cmd) {
+            let refused = if cmd.flags & flags::NO_MULTI != 0 {
+                Some(CmdError::err("Command not allowed inside a transaction"))
+            } else if write && s.server.ks.log_failed() {
+                Some(misconf(&s.server))
+            } else {
+                None
+            };
+            if let Some(e) = refused {
+                crate::multi::flag_error(s);
+                return Outcome::Reply(e.into());
+            }
+            return Outcome::Reply(crate::multi::queue(s, write, args));
+        }
+    }
+    if wait_if_paused(s, cmd.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0).await {
         s.now_ms = s.server.ks.now_ms();
     }
-    let write = cmd.flags & flags::WRITE != 0;
     if write && s.server.ks.log_failed() {
         return Outcome::Reply(misconf(&s.server).into());
     }
     let started = Instant::now();
     let outcome = match cmd.exec {
-        Exec::Engine(handler) => match run_engine(s, handler, args, write) {
+        Exec::Engine(handler) => match run_engine(s, handler, args, write, !write) {
             Reply::Block(on) => Outcome::Block(on, handler, write),
             reply => Outcome::Reply(reply),
         },
@@ -474,11 +505,27 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
     outcome
 }
 
-/// Runs an engine handler at the session's time and namespace.
-fn run_engine(s: &mut Session, handler: Handler, args: &[Bytes], write: bool) -> Reply {
+/// Runs an engine handler at the session's time and namespace. `atomic_read`: run a read so
+/// that it never sees part of a transaction (see [`vole_engine::keyspace::Keyspace::read_atomic`];
+/// false inside EXEC, which holds the writer itself).
+pub fn run_engine(
+    s: &mut Session,
+    handler: Handler,
+    args: &[Bytes],
+    write: bool,
+    atomic_read: bool,
+) -> Reply {
     let mut ctx = Ctx::at(&s.server.ks, &s.db, &s.limits, s.now_ms);
     ctx.no_touch = s.info.no_touch.load(Ordering::Relaxed);
-    let mut reply = handler(&mut ctx, args).unwrap_or_else(Reply::from);
+    let mut reply = if atomic_read {
+        s.server.ks.read_atomic(|| {
+            ctx.hits = 0;
+            ctx.misses = 0;
+            handler(&mut ctx, args).unwrap_or_else(Reply::from)
+        })
+    } else {
+        handler(&mut ctx, args).unwrap_or_else(Reply::from)
+    };
     s.local.hits += ctx.hits;
     s.local.misses += ctx.misses;
     if write && s.server.ks.is_logged() && !matches!(reply, Reply::Block(_)) {
@@ -516,7 +563,7 @@ async fn block(
         if write && server.ks.log_failed() {
             break Ok(Some(misconf(&server).into()));
         }
-        match run_engine(s, handler, args, write) {
+        match run_engine(s, handler, args, write, !write) {
             Reply::Block(_) => {}
             reply => break Ok(Some(reply)),
         }
@@ -562,7 +609,7 @@ async fn block(
 
 /// CLIENT PAUSE: hold this command until the pause ends (all commands, or only writes).
 /// Returns whether it waited.
-async fn wait_if_paused(s: &Session, cmd: &Command) -> bool {
+pub async fn wait_if_paused(s: &Session, write: bool) -> bool {
     let mut waited = false;
     loop {
         let until = s.server.pause_until_ms.load(Ordering::Relaxed);
@@ -581,7 +628,7 @@ async fn wait_if_paused(s: &Session, cmd: &Command) -> bool {
             return waited;
         }
         let writes_only = s.server.pause_writes_only.load(Ordering::Relaxed);
-        if writes_only && cmd.flags & (flags::WRITE | flags::MAY_REPLICATE) == 0 {
+        if writes_only && !write {
             return waited;
         }
         let wait = std::time::Duration::from_millis((until - now) as u64);

@@ -37,6 +37,10 @@ pub struct ClientInfo {
     pub no_evict: AtomicBool,
     pub no_touch: AtomicBool,
     pub qbuf: AtomicUsize,
+    /// Commands queued in MULTI, -1 outside a transaction (CLIENT LIST `multi=`).
+    pub multi: AtomicI64,
+    /// Keys watched (CLIENT LIST `watch=`).
+    pub watching: AtomicUsize,
     pub killed: AtomicBool,
     pub kill: Notify,
 }
@@ -233,6 +237,8 @@ impl Server {
             no_evict: AtomicBool::new(false),
             no_touch: AtomicBool::new(false),
             qbuf: AtomicUsize::new(0),
+            multi: AtomicI64::new(-1),
+            watching: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
         });

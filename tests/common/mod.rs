@@ -204,6 +204,8 @@ impl Redis {
                     "",
                     "--appendonly",
                     "no",
+                    "--enable-debug-command",
+                    "local",
                 ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

@@ -94,7 +94,7 @@ fn with_bits<T>(
             if range.is_none() && was_shared && !buf.is_empty() {
                 range = Some((0, 0));
             }
-            if let (Some((lo, hi)), Some(r)) = (range, w.record()) {
+            if let (Some((lo, hi)), Some(mut r)) = (range, w.record()) {
                 if let Some(slice) = buf.get(lo..=hi) {
                     r.setrange(ctx.db.id, key, lo as u64, slice);
                 }

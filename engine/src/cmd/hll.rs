@@ -472,7 +472,7 @@ pub fn count(s: &[u8]) -> Result<u64, Corrupt> {
 /// Logs the change from `old` to `new` at `key`: SETRANGE effects of the changed header and
 /// register regions when the length is unchanged, else a SET of the whole value.
 fn log_change(w: &mut Writer<'_>, db: u32, key: &[u8], old: &[u8], new: &[u8], expire_at: i64) {
-    let Some(r) = w.record() else { return };
+    let Some(mut r) = w.record() else { return };
     if old.len() != new.len() {
         r.set(
             db,
@@ -552,7 +552,7 @@ pub fn pfadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             if !*raw {
                 *raw = true;
                 let one = data.get(..1).map(<[u8]>::to_vec).unwrap_or_default();
-                if let Some(r) = w.record() {
+                if let Some(mut r) = w.record() {
                     r.setrange(ctx.db.id, &args[1], 0, &one);
                 }
             }
@@ -654,7 +654,7 @@ pub fn pfmerge(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         (Some(old), Some(item)) => {
             // Logged even when unchanged so replay also makes the value raw-encoded.
             if old[..] == v[..] {
-                if let Some(r) = w.record() {
+                if let Some(mut r) = w.record() {
                     r.setrange(ctx.db.id, &args[1], 15, &v[15..16]);
                 }
             } else {

@@ -102,7 +102,7 @@ pub fn log_coll(w: &mut Writer<'_>, db: u32, key: &[u8], tag: u8, body: &[u8]) {
     if body.is_empty() {
         return;
     }
-    if let Some(r) = w.record() {
+    if let Some(mut r) = w.record() {
         r.coll(db, key, tag, body);
     }
 }

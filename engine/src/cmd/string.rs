@@ -175,7 +175,7 @@ fn set_generic(
             if let Some(item) = sh.get_mut(&k, now, &mut w) {
                 item.value = Value::string(value);
                 item.touch(now);
-                if let Some(r) = w.record() {
+                if let Some(mut r) = w.record() {
                     r.set(ctx.db.id, key, &item.value, item.expire_at);
                 }
                 drop(sh);
@@ -430,7 +430,7 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     match sh.get_mut(&k, now, &mut w) {
         Some(item) => {
             item.value = new;
-            if let Some(r) = w.record() {
+            if let Some(mut r) = w.record() {
                 r.setrange(ctx.db.id, &args[1], offset as u64, value);
             }
         }
@@ -480,7 +480,7 @@ pub fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                     data: Bytes::from(buf),
                     raw: true,
                 };
-                if let Some(r) = w.record() {
+                if let Some(mut r) = w.record() {
                     r.append(ctx.db.id, &args[1], &args[2]);
                 }
                 total
@@ -533,7 +533,7 @@ pub fn incr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             };
             let n = cur.checked_add(by).ok_or(CmdError::Overflow)?;
             item.value = Value::string_owned(n.to_string().into_bytes());
-            if let Some(r) = w.record() {
+            if let Some(mut r) = w.record() {
                 r.set(ctx.db.id, &args[1], &item.value, item.expire_at);
             }
             n
@@ -583,7 +583,7 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 data: text.clone(),
                 raw: false,
             };
-            if let Some(r) = w.record() {
+            if let Some(mut r) = w.record() {
                 r.set(ctx.db.id, &args[1], &item.value, item.expire_at);
             }
         }
