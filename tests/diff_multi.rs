@@ -325,3 +325,26 @@ fn a_transaction_is_one_log_record_and_survives_kill_9() {
     assert_eq!(c.cmd(&["LLEN", "l"]), Value::Int(2));
     assert_eq!(c.cmd(&["HGET", "h", "f"]), common::bulk("v"));
 }
+
+#[test]
+fn a_push_inside_a_transaction_wakes_a_blocked_pop() {
+    let vole = Vole::start(&[]);
+    let mut a = vole.raw();
+    a.send_cmd(&[b"BLPOP", b"q", b"0"]);
+    let mut b = vole.raw();
+    assert!(common::wait_until(Duration::from_secs(5), || {
+        common::text(&b.cmd(&["INFO", "clients"])).contains("blocked_clients:1")
+    }));
+    b.cmd(&["MULTI"]);
+    b.cmd(&["RPUSH", "q", "x", "y"]);
+    b.cmd(&["LPOP", "q"]);
+    assert_eq!(
+        b.cmd(&["EXEC"]),
+        Value::Array(vec![Value::Int(2), common::bulk("x")])
+    );
+    // The transaction ran whole before the blocked client was served: it gets "y".
+    assert_eq!(
+        a.read(),
+        Some(Value::Array(vec![common::bulk("q"), common::bulk("y")]))
+    );
+}

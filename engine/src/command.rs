@@ -48,6 +48,12 @@ pub enum ServerCmd {
     Discard,
     Watch,
     Unwatch,
+    Subscribe,
+    Unsubscribe,
+    Psubscribe,
+    Punsubscribe,
+    Publish,
+    Pubsub,
 }
 
 /// How a command is executed.
@@ -744,6 +750,53 @@ static MODULE_SUBS: [Command; 2] = [
 ];
 
 /// Every command, sorted by name.
+static PUBSUB_SUBS: [Command; 4] = [
+    c(
+        "channels",
+        -2,
+        PUBSUB | LOADING | STALE,
+        NK,
+        "pubsub",
+        "2.8.0",
+        "[pattern]",
+        "Returns the active channels.",
+        S(SC::Pubsub),
+    ),
+    c(
+        "help",
+        2,
+        LOADING | STALE,
+        NK,
+        "pubsub",
+        "6.2.0",
+        "",
+        "Returns helpful text about the different subcommands.",
+        S(SC::Pubsub),
+    ),
+    c(
+        "numpat",
+        2,
+        PUBSUB | LOADING | STALE,
+        NK,
+        "pubsub",
+        "2.8.0",
+        "",
+        "Returns a count of unique pattern subscriptions.",
+        S(SC::Pubsub),
+    ),
+    c(
+        "numsub",
+        -2,
+        PUBSUB | LOADING | STALE,
+        NK,
+        "pubsub",
+        "2.8.0",
+        "[channel [channel ...]]",
+        "Returns a count of subscribers to channels.",
+        S(SC::Pubsub),
+    ),
+];
+
 pub static COMMANDS: &[Command] = &[
     container("acl", "server", "6.0.0", "A container for Access List Control commands.", &ACL_SUBS),
     c("append", 3, WDF, K1, "string", "2.0.0", "key value", "Appends a string to the value of a key. Creates the key if it doesn't exist.", E(string::append)),
@@ -861,7 +914,11 @@ pub static COMMANDS: &[Command] = &[
     c("pfmerge", -2, WD, KALL, "hyperloglog", "2.8.9", "destkey [sourcekey [sourcekey ...]]", "Merges one or more HyperLogLog values into a single key.", E(hll::pfmerge)),
     c("ping", -1, FAST, NK, "connection", "1.0.0", "[message]", "Returns the server's liveliness response.", S(SC::Ping)),
     c("psetex", 4, WD, K1, "string", "2.6.0", "key milliseconds value", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", E(string::setex)),
+    c("psubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, NK, "pubsub", "2.0.0", "pattern [pattern ...]", "Listens for messages published to channels that match one or more patterns.", S(SC::Psubscribe)),
     c("pttl", 2, RF, K1, "generic", "2.6.0", "key", "Returns the expiration time in milliseconds of a key.", E(keys::ttl)),
+    c("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, NK, "pubsub", "2.0.0", "channel message", "Posts a message to a channel.", S(SC::Publish)),
+    container("pubsub", "pubsub", "2.8.0", "A container for Pub/Sub commands.", &PUBSUB_SUBS),
+    c("punsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, NK, "pubsub", "2.0.0", "[pattern [pattern ...]]", "Stops listening to messages published to channels that match one or more patterns.", S(SC::Punsubscribe)),
     c("quit", -1, CONN | NO_AUTH | ALLOW_BUSY, NK, "connection", "1.0.0", "", "Closes the connection.", S(SC::Quit)),
     c("randomkey", 1, R, NK, "generic", "1.0.0", "", "Returns a random key name from the database.", E(keys::randomkey)),
     c("rename", 3, W, K12, "generic", "1.0.0", "key newkey", "Renames a key and overwrites the destination.", E(keys::rename)),
@@ -899,6 +956,7 @@ pub static COMMANDS: &[Command] = &[
     c("srem", -3, WF, K1, "set", "1.0.0", "key member [member ...]", "Removes one or more members from a set. Deletes the set if the last member was removed.", E(set::srem)),
     c("sscan", -3, R, K1, "set", "2.8.0", "key cursor [MATCH pattern] [COUNT count]", "Iterates over members of a set.", E(set::sscan)),
     c("strlen", 2, RF, K1, "string", "2.2.0", "key", "Returns the length of a string value.", E(string::strlen)),
+    c("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, NK, "pubsub", "2.0.0", "channel [channel ...]", "Listens for messages published to channels.", S(SC::Subscribe)),
     c("substr", 4, R, K1, "string", "1.0.0", "key start end", "Returns a substring from a string value.", E(string::getrange)),
     c("sunion", -2, R, KALL, "set", "1.0.0", "key [key ...]", "Returns the union of multiple sets.", E(set::sinter)),
     c("sunionstore", -3, WD, KALL, "set", "1.0.0", "destination key [key ...]", "Stores the union of multiple sets in a key.", E(set::sinterstore)),
@@ -908,6 +966,7 @@ pub static COMMANDS: &[Command] = &[
     c("ttl", 2, RF, K1, "generic", "1.0.0", "key", "Returns the expiration time in seconds of a key.", E(keys::ttl)),
     c("type", 2, RF, K1, "generic", "1.0.0", "key", "Determines the type of value stored at a key.", E(keys::type_)),
     c("unlink", -2, WF, KALL, "generic", "4.0.0", "key [key ...]", "Asynchronously deletes one or more keys.", E(keys::del)),
+    c("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, NK, "pubsub", "2.0.0", "[channel [channel ...]]", "Stops listening to messages posted to channels.", S(SC::Unsubscribe)),
     c("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NK, "transactions", "2.2.0", "", "Forgets about watched keys of a transaction.", S(SC::Unwatch)),
     c("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KALL, "transactions", "2.2.0", "key [key ...]", "Monitors changes to keys to determine the execution of a transaction.", S(SC::Watch)),
     c("zadd", -4, WDF, K1, "sorted_set", "1.2.0", "key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.", E(zset::zadd)),

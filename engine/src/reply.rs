@@ -43,6 +43,9 @@ pub enum Reply {
     Verbatim(&'static str, Bytes),
     /// An out-of-band push (`>` in RESP3), an array in RESP2.
     Push(Vec<Reply>),
+    /// Several top-level replies for one command, sent one after the other (SUBSCRIBE to
+    /// several channels confirms each).
+    Frames(Vec<Reply>),
     /// Not a reply: a blocking command (BLPOP, BZPOPMIN, ...) found nothing to serve and asks
     /// the server to park the client until one of the keys gets elements or the timeout
     /// passes, then run the command again (or answer `on_timeout`). Never encoded.

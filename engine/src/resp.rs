@@ -756,6 +756,7 @@ pub fn encode(reply: &Reply, proto: Proto, out: &mut BytesMut) {
         // The server always resolves a Block (waiting, then re-running the command); one
         // reaching the encoder is answered as its timeout reply rather than sent raw.
         Reply::Block(b) => encode(&b.on_timeout, proto, out),
+        Reply::Frames(frames) => frames.iter().for_each(|f| encode(f, proto, out)),
         Reply::Int(i) => {
             out.put_u8(b':');
             put_i64(out, *i);

@@ -103,12 +103,26 @@ pub fn run_now(s: &mut Session, which: ServerCmd, args: &[Bytes], in_exec: bool)
             crate::multi::unwatch(s);
             Ok(Reply::Ok)
         }
+        ServerCmd::Subscribe => Ok(crate::pubsub::subscribe(s, args, false)),
+        ServerCmd::Psubscribe => Ok(crate::pubsub::subscribe(s, args, true)),
+        ServerCmd::Unsubscribe => Ok(crate::pubsub::unsubscribe(s, args, false)),
+        ServerCmd::Punsubscribe => Ok(crate::pubsub::unsubscribe(s, args, true)),
+        ServerCmd::Publish => Ok(crate::pubsub::publish(s, args)),
+        ServerCmd::Pubsub => crate::pubsub::pubsub(s, args),
         ServerCmd::Save | ServerCmd::Shutdown | ServerCmd::Exec => return None,
     };
     Some(r.unwrap_or_else(Reply::from))
 }
 
-fn ping(_s: &mut Session, args: &[Bytes]) -> CmdResult {
+fn ping(s: &mut Session, args: &[Bytes]) -> CmdResult {
+    if s.proto == Proto::Resp2 && s.subs.count() > 0 {
+        // A RESP2 subscriber gets PING's answer in the shape of a message.
+        if args.len() > 2 {
+            return Err(CmdError::WrongArity("ping".into()));
+        }
+        let msg = args.get(1).cloned().unwrap_or_default();
+        return Ok(Reply::Push(vec![Reply::bulk("pong"), Reply::Bulk(msg)]));
+    }
     match args.len() {
         1 => Ok(Reply::status("PONG")),
         2 => Ok(Reply::Bulk(args[1].clone())),
@@ -236,6 +250,7 @@ fn reset(s: &mut Session) {
     s.reply_mode = ReplyMode::On;
     s.authenticated = s.server.config.read().requirepass.is_none();
     crate::multi::end(s);
+    crate::pubsub::forget(s);
 }
 
 fn config(s: &mut Session, args: &[Bytes]) -> CmdResult {
@@ -280,6 +295,8 @@ fn config(s: &mut Session, args: &[Bytes]) -> CmdResult {
             if let Some(wal) = &s.server.persist.wal {
                 wal.set_policy(next.appendfsync);
             }
+            let (hard, soft, secs) = next.client_output_buffer_limit[2];
+            s.server.pubsub.limits.set(hard, soft, secs);
             *s.server.config.write() = next;
             Ok(Reply::Ok)
         }
@@ -351,11 +368,18 @@ pub fn client_line(s: &Session, c: &ClientInfo) -> String {
     if multi >= 0 {
         flags.push('x');
     }
+    let (subs, psubs) = (
+        c.subs.load(Ordering::Relaxed),
+        c.psubs.load(Ordering::Relaxed),
+    );
+    if subs + psubs > 0 {
+        flags.push('P');
+    }
     if flags.is_empty() {
         flags.push('N');
     }
     format!(
-        "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} watch={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} watch={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -364,6 +388,8 @@ pub fn client_line(s: &Session, c: &ClientInfo) -> String {
         idle,
         flags,
         c.db.load(Ordering::Relaxed),
+        subs,
+        psubs,
         multi,
         c.watching.load(Ordering::Relaxed),
         c.qbuf.load(Ordering::Relaxed),

@@ -104,6 +104,9 @@ pub struct Config {
     pub proto_max_bulk_len: usize,
     pub client_query_buffer_limit: usize,
     pub maxclients: usize,
+    /// client-output-buffer-limit for the normal, replica and pubsub classes:
+    /// (hard bytes, soft bytes, soft seconds), 0 = no limit.
+    pub client_output_buffer_limit: [(u64, u64, u64); 3],
     pub timeout_s: u64,
     pub slowlog_log_slower_than_us: i64,
     pub slowlog_max_len: usize,
@@ -129,6 +132,11 @@ impl Default for Config {
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             maxclients: 10000,
+            client_output_buffer_limit: [
+                (0, 0, 0),
+                (256 << 20, 64 << 20, 60),
+                (32 << 20, 8 << 20, 60),
+            ],
             timeout_s: 0,
             slowlog_log_slower_than_us: 10_000,
             slowlog_max_len: 128,
@@ -169,6 +177,8 @@ pub enum ConfigError {
     BadDuration(String),
     #[error("'{0}' must be a plain file name inside dir")]
     NotAFileName(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 fn yes_no(v: &str) -> Result<bool, ConfigError> {
@@ -330,6 +340,40 @@ pub static PARAMS: &[Param] = &[
         get: |c| c.maxclients.to_string(),
         set: |c, v| {
             c.maxclients = int_in(v, 1, i64::from(u32::MAX))? as usize;
+            Ok(())
+        },
+    },
+    Param {
+        name: "client-output-buffer-limit",
+        mutable: true,
+        get: |c| {
+            let [n, r, p] = c.client_output_buffer_limit;
+            format!(
+                "normal {} {} {} slave {} {} {} pubsub {} {} {}",
+                n.0, n.1, n.2, r.0, r.1, r.2, p.0, p.1, p.2
+            )
+        },
+        set: |c, v| {
+            let words: Vec<&str> = v.split_whitespace().collect();
+            if words.is_empty() || words.len() % 4 != 0 {
+                return Err(ConfigError::Invalid("wrong number of arguments".into()));
+            }
+            for w in words.chunks_exact(4) {
+                let class = match w[0].to_ascii_lowercase().as_str() {
+                    "normal" => 0,
+                    "slave" | "replica" => 1,
+                    "pubsub" => 2,
+                    _ => {
+                        return Err(ConfigError::Invalid(
+                            "Invalid client class specified in buffer limit configuration.".into(),
+                        ))
+                    }
+                };
+                let hard = mem_in(w[1], 0, i64::MAX)? as u64;
+                let soft = mem_in(w[2], 0, i64::MAX)? as u64;
+                let secs = int_in(w[3], 0, i64::MAX)? as u64;
+                c.client_output_buffer_limit[class] = (hard, soft, secs);
+            }
             Ok(())
         },
     },

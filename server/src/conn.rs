@@ -14,7 +14,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use vole_engine::cmd::{Ctx, EngineLimits};
-use vole_engine::command::{flags, resolve, Exec, Handler};
+use vole_engine::command::{flags, resolve, Command, Exec, Handler, ServerCmd};
 use vole_engine::keyspace::Db;
 use vole_engine::reply::BlockOn;
 use vole_engine::resp::{self, Limits, Proto};
@@ -65,6 +65,8 @@ pub struct Session {
     pub multi: Option<crate::multi::Multi>,
     /// Keys watched for the next EXEC.
     pub watching: Option<crate::multi::Watching>,
+    /// Pub/Sub channels and patterns.
+    pub subs: crate::pubsub::Subscriptions,
 }
 
 /// Counts a connection as busy for the life of one batch of commands, so shutdown can wait
@@ -195,9 +197,11 @@ pub async fn serve(server: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, l
         unsynced: Vec::new(),
         multi: None,
         watching: None,
+        subs: Default::default(),
     };
     let r = connection_loop(&mut s, &mut sock).await;
     crate::multi::end(&mut s);
+    crate::pubsub::forget(&mut s);
     s.local.flush(&server);
     if let Err(e) = r {
         tracing::debug!(client = id, "connection closed: {e}");
@@ -293,6 +297,7 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
         }
         s.local.flush(&s.server);
         drop(busy);
+        deliver(s, &mut io, qlimit).await?;
         info.qbuf.store(io.inbuf.len(), Ordering::Relaxed);
         if io.inbuf.len() > qlimit {
             tracing::warn!(
@@ -319,9 +324,11 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
             io.inbuf
                 .reserve(READ_CHUNK_BYTES.max(hint.saturating_sub(io.inbuf.len())));
         }
+        let mailbox = s.subs.mailbox.clone();
         let n = tokio::select! {
             r = io.sock.read_buf(&mut io.inbuf) => r?,
             _ = info.kill.notified() => return Ok(()),
+            _ = mail(mailbox.as_deref()) => continue,
         };
         if info.killed.load(Ordering::Relaxed) {
             return Ok(());
@@ -333,6 +340,34 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
             .net_input_bytes
             .fetch_add(n as u64, Ordering::Relaxed);
         *info.last_active.lock() = Instant::now();
+    }
+}
+
+/// Resolves when messages arrive for a subscriber; never without a mailbox.
+async fn mail(mailbox: Option<&crate::pubsub::Mailbox>) {
+    match mailbox {
+        Some(m) => m.notify.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes a subscriber's waiting messages, in chunks of about [`OUTPUT_FLUSH_BYTES`].
+async fn deliver(s: &mut Session, io: &mut Io<'_>, qlimit: usize) -> std::io::Result<()> {
+    let Some(mb) = s.subs.mailbox.clone() else {
+        return Ok(());
+    };
+    loop {
+        let msgs = mb.take(OUTPUT_FLUSH_BYTES);
+        if msgs.is_empty() {
+            return Ok(());
+        }
+        for m in &msgs {
+            resp::encode(&m.to_reply(), s.proto, &mut io.out);
+        }
+        flush(s, io, qlimit).await?;
+        if s.info.killed.load(Ordering::Relaxed) {
+            return Err(std::io::ErrorKind::ConnectionAborted.into());
+        }
     }
 }
 
@@ -357,6 +392,7 @@ async fn flush(s: &mut Session, io: &mut Io<'_>, qlimit: usize) -> std::io::Resu
         return Ok(());
     }
     let mut written = 0;
+    let info = s.info.clone();
     let (mut rd, mut wr) = io.sock.split();
     while written < io.out.len() {
         let can_read = !io.eof && io.inbuf.len() <= qlimit;
@@ -371,6 +407,11 @@ async fn flush(s: &mut Session, io: &mut Io<'_>, qlimit: usize) -> std::io::Resu
                     return Err(std::io::ErrorKind::WriteZero.into());
                 }
                 written += n;
+            }
+            // A client killed while its output waits (CLIENT KILL, a pub/sub subscriber over
+            // its output limit) goes now, not when its socket drains.
+            _ = info.kill.notified() => {
+                return Err(std::io::ErrorKind::ConnectionAborted.into());
             }
             r = rd.read_buf(&mut io.inbuf), if can_read => {
                 let n = r?;
@@ -455,6 +496,16 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
         return Outcome::Reply(CmdError::NoAuth.into());
     }
     let write = cmd.flags & flags::WRITE != 0;
+    if s.proto == Proto::Resp2 && s.subs.count() > 0 && !allowed_when_subscribed(cmd) {
+        crate::multi::flag_error(s);
+        return Outcome::Reply(
+            CmdError::err(format!(
+                "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                s.info.last_cmd.lock().full_name()
+            ))
+            .into(),
+        );
+    }
     if s.multi.is_some() {
         let server_cmd = match cmd.exec {
             Exec::Server(which) => Some(which),
@@ -503,6 +554,22 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
             .maybe_slowlog(args, took, &s.info, s.slowlog_threshold_us);
     }
     outcome
+}
+
+/// Commands a RESP2 client may send while subscribed.
+fn allowed_when_subscribed(cmd: &Command) -> bool {
+    matches!(
+        cmd.exec,
+        Exec::Server(
+            ServerCmd::Subscribe
+                | ServerCmd::Psubscribe
+                | ServerCmd::Unsubscribe
+                | ServerCmd::Punsubscribe
+                | ServerCmd::Ping
+                | ServerCmd::Quit
+                | ServerCmd::Reset
+        )
+    )
 }
 
 /// Runs an engine handler at the session's time and namespace. `atomic_read`: run a read so

@@ -86,9 +86,14 @@ fn section(s: &Session, name: &str, o: &mut String) {
             let clients = srv.clients.lock().len();
             let _ = write!(
                 o,
-                "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\npubsub_clients:0\r\ntotal_blocking_keys:{}\r\n",
+                "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\npubsub_clients:{}\r\ntotal_blocking_keys:{}\r\n",
                 cfg.maxclients,
                 srv.blocking.blocked_clients(),
+                srv.clients
+                    .lock()
+                    .values()
+                    .filter(|c| c.subs.load(Ordering::Relaxed) + c.psubs.load(Ordering::Relaxed) > 0)
+                    .count(),
                 srv.blocking.blocked_keys(),
             );
         }
@@ -108,7 +113,7 @@ fn section(s: &Session, name: &str, o: &mut String) {
             let st = &srv.ks.stats;
             let _ = write!(
                 o,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\ntotal_error_replies:{}\r\n",
                 srv.total_connections.load(Ordering::Relaxed),
                 srv.total_commands.load(Ordering::Relaxed),
                 srv.net_input_bytes.load(Ordering::Relaxed),
@@ -117,6 +122,8 @@ fn section(s: &Session, name: &str, o: &mut String) {
                 st.expired_keys.load(Ordering::Relaxed),
                 st.keyspace_hits.load(Ordering::Relaxed),
                 st.keyspace_misses.load(Ordering::Relaxed),
+                srv.pubsub.nchannels(),
+                srv.pubsub.numpat(),
                 srv.error_replies.load(Ordering::Relaxed),
             );
         }

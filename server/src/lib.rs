@@ -18,4 +18,5 @@ pub mod conn;
 pub mod info;
 pub mod multi;
 pub mod persistence;
+pub mod pubsub;
 pub mod server;

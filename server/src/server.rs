@@ -41,8 +41,44 @@ pub struct ClientInfo {
     pub multi: AtomicI64,
     /// Keys watched (CLIENT LIST `watch=`).
     pub watching: AtomicUsize,
+    /// Channels and patterns subscribed to (CLIENT LIST `sub=`, `psub=`).
+    pub subs: AtomicUsize,
+    pub psubs: AtomicUsize,
     pub killed: AtomicBool,
     pub kill: Notify,
+}
+
+impl ClientInfo {
+    /// A new connection's record.
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr) -> Arc<ClientInfo> {
+        let now = Instant::now();
+        Arc::new(ClientInfo {
+            id,
+            addr,
+            laddr,
+            created: now,
+            name: Mutex::new(String::new()),
+            lib_name: Mutex::new(String::new()),
+            lib_ver: Mutex::new(String::new()),
+            last_cmd: Mutex::new(Resolved {
+                cmd: &COMMANDS[0],
+                parent: None,
+            }),
+            has_run_cmd: AtomicBool::new(false),
+            last_active: Mutex::new(now),
+            db: AtomicU64::new(0),
+            resp: AtomicU8::new(2),
+            no_evict: AtomicBool::new(false),
+            no_touch: AtomicBool::new(false),
+            qbuf: AtomicUsize::new(0),
+            multi: AtomicI64::new(-1),
+            watching: AtomicUsize::new(0),
+            subs: AtomicUsize::new(0),
+            psubs: AtomicUsize::new(0),
+            killed: AtomicBool::new(false),
+            kill: Notify::new(),
+        })
+    }
 }
 
 /// Per-command counters for INFO commandstats.
@@ -101,6 +137,7 @@ pub struct Server {
     pub in_flight: AtomicU64,
     /// Clients blocked by BLPOP and friends.
     pub blocking: Arc<crate::blocking::Blocking>,
+    pub pubsub: crate::pubsub::PubSub,
 }
 
 impl Server {
@@ -138,8 +175,12 @@ impl Server {
         let cmd_stats = (0..cmd_names.len()).map(|_| CmdStat::default()).collect();
         let now_s = clock.now_ms() / 1000;
         let blocking = crate::blocking::install(&ks);
+        let pubsub = crate::pubsub::PubSub::default();
+        let (hard, soft, secs) = config.client_output_buffer_limit[2];
+        pubsub.limits.set(hard, soft, secs);
         Arc::new(Server {
             blocking,
+            pubsub,
             ks,
             persist,
             config: RwLock::new(config),
@@ -217,31 +258,7 @@ impl Server {
     /// Register a new connection.
     pub fn register(&self, addr: SocketAddr, laddr: SocketAddr) -> Arc<ClientInfo> {
         let id = self.next_client_id.fetch_add(1, Ordering::Relaxed);
-        let now = Instant::now();
-        let info = Arc::new(ClientInfo {
-            id,
-            addr,
-            laddr,
-            created: now,
-            name: Mutex::new(String::new()),
-            lib_name: Mutex::new(String::new()),
-            lib_ver: Mutex::new(String::new()),
-            last_cmd: Mutex::new(Resolved {
-                cmd: &COMMANDS[0],
-                parent: None,
-            }),
-            has_run_cmd: AtomicBool::new(false),
-            last_active: Mutex::new(now),
-            db: AtomicU64::new(0),
-            resp: AtomicU8::new(2),
-            no_evict: AtomicBool::new(false),
-            no_touch: AtomicBool::new(false),
-            qbuf: AtomicUsize::new(0),
-            multi: AtomicI64::new(-1),
-            watching: AtomicUsize::new(0),
-            killed: AtomicBool::new(false),
-            kill: Notify::new(),
-        });
+        let info = ClientInfo::new(id, addr, laddr);
         self.clients.lock().insert(id, info.clone());
         self.total_connections.fetch_add(1, Ordering::Relaxed);
         info

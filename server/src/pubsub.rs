@@ -1,0 +1,538 @@
+//! Pub/Sub: channels, patterns, and delivery that never waits for a subscriber.
+//!
+//! Each subscribed connection has a [`Mailbox`]. `PUBLISH` takes the registry's read lock,
+//! appends the message to the mailbox of every subscriber of the channel and of every
+//! matching pattern (a short mutex each), wakes them, and returns: a publisher never waits
+//! for a subscriber's socket. The subscriber's connection drains its mailbox into its output
+//! and writes it at its own pace.
+//!
+//! A subscriber that does not keep up is disconnected at its output limit
+//! (`client-output-buffer-limit pubsub <hard> <soft> <seconds>`, Redis's default
+//! `32mb 8mb 60`): as soon as undelivered messages pass the hard limit, or when they have
+//! stayed above the soft limit for that many seconds. Memory per slow subscriber is bounded.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::Notify;
+use vole_engine::glob::GlobPattern;
+use vole_engine::Reply;
+
+use crate::server::ClientInfo;
+
+/// One delivered message.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    /// To a channel subscriber.
+    Message { channel: Bytes, payload: Bytes },
+    /// To a pattern subscriber.
+    PMessage {
+        pattern: Bytes,
+        channel: Bytes,
+        payload: Bytes,
+    },
+}
+
+impl Msg {
+    /// The push frame: `message channel payload` or `pmessage pattern channel payload`.
+    pub fn to_reply(&self) -> Reply {
+        match self {
+            Msg::Message { channel, payload } => Reply::Push(vec![
+                Reply::Bulk(Bytes::from_static(b"message")),
+                Reply::Bulk(channel.clone()),
+                Reply::Bulk(payload.clone()),
+            ]),
+            Msg::PMessage {
+                pattern,
+                channel,
+                payload,
+            } => Reply::Push(vec![
+                Reply::Bulk(Bytes::from_static(b"pmessage")),
+                Reply::Bulk(pattern.clone()),
+                Reply::Bulk(channel.clone()),
+                Reply::Bulk(payload.clone()),
+            ]),
+        }
+    }
+
+    /// Bytes it occupies until delivered (about its encoded size).
+    fn cost(&self) -> usize {
+        match self {
+            Msg::Message { channel, payload } => 40 + channel.len() + payload.len(),
+            Msg::PMessage {
+                pattern,
+                channel,
+                payload,
+            } => 56 + pattern.len() + channel.len() + payload.len(),
+        }
+    }
+}
+
+/// Output limits of pub/sub clients: (hard bytes, soft bytes, soft seconds); 0 = no limit.
+#[derive(Debug, Default)]
+pub struct Limits {
+    hard: AtomicU64,
+    soft: AtomicU64,
+    soft_secs: AtomicU64,
+}
+
+impl Limits {
+    /// Sets the limits (CONFIG SET client-output-buffer-limit).
+    pub fn set(&self, hard: u64, soft: u64, soft_secs: u64) {
+        self.hard.store(hard, Ordering::Relaxed);
+        self.soft.store(soft, Ordering::Relaxed);
+        self.soft_secs.store(soft_secs, Ordering::Relaxed);
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    msgs: VecDeque<Msg>,
+    bytes: usize,
+    soft_since: Option<Instant>,
+    closed: bool,
+}
+
+/// A subscriber's undelivered messages.
+pub struct Mailbox {
+    info: Arc<ClientInfo>,
+    queue: Mutex<Queue>,
+    /// Woken when messages arrive.
+    pub notify: Notify,
+}
+
+impl Mailbox {
+    /// A mailbox for the connection `info`.
+    pub fn new(info: Arc<ClientInfo>) -> Arc<Mailbox> {
+        Arc::new(Mailbox {
+            info,
+            queue: Mutex::new(Queue::default()),
+            notify: Notify::new(),
+        })
+    }
+
+    fn push(&self, msg: Msg, limits: &Limits) {
+        let mut q = self.queue.lock();
+        if q.closed {
+            return;
+        }
+        q.bytes += msg.cost();
+        q.msgs.push_back(msg);
+        let hard = limits.hard.load(Ordering::Relaxed) as usize;
+        let soft = limits.soft.load(Ordering::Relaxed) as usize;
+        let over_hard = hard > 0 && q.bytes > hard;
+        let over_soft = if soft > 0 && q.bytes > soft {
+            let since = *q.soft_since.get_or_insert_with(Instant::now);
+            since.elapsed().as_secs() >= limits.soft_secs.load(Ordering::Relaxed)
+        } else {
+            q.soft_since = None;
+            false
+        };
+        if over_hard || over_soft {
+            tracing::warn!(
+                client = self.info.id,
+                addr = %self.info.addr,
+                pending_bytes = q.bytes,
+                "closing pub/sub client that reached client-output-buffer-limit pubsub"
+            );
+            q.closed = true;
+            q.msgs.clear();
+            q.bytes = 0;
+            drop(q);
+            self.info.killed.store(true, Ordering::Relaxed);
+            self.info.kill.notify_one();
+            return;
+        }
+        drop(q);
+        self.notify.notify_one();
+    }
+
+    /// Takes up to about `max_bytes` of messages, oldest first.
+    pub fn take(&self, max_bytes: usize) -> Vec<Msg> {
+        let mut q = self.queue.lock();
+        let mut out = Vec::new();
+        let mut taken = 0;
+        while taken < max_bytes {
+            let Some(m) = q.msgs.pop_front() else { break };
+            taken += m.cost();
+            out.push(m);
+        }
+        q.bytes = q.bytes.saturating_sub(taken);
+        if q.msgs.is_empty() {
+            q.soft_since = None;
+        }
+        out
+    }
+
+    /// Whether messages are waiting.
+    pub fn has_pending(&self) -> bool {
+        !self.queue.lock().msgs.is_empty()
+    }
+}
+
+struct Pattern {
+    glob: GlobPattern,
+    subs: Vec<Arc<Mailbox>>,
+}
+
+/// The registry of channels and patterns.
+#[derive(Default)]
+pub struct PubSub {
+    channels: RwLock<HashMap<Bytes, Vec<Arc<Mailbox>>>>,
+    patterns: RwLock<HashMap<Bytes, Pattern>>,
+    /// Number of patterns, so PUBLISH skips the pattern table when there are none.
+    npatterns: AtomicUsize,
+    /// Output limits of subscribers.
+    pub limits: Limits,
+}
+
+fn add(list: &mut Vec<Arc<Mailbox>>, mb: &Arc<Mailbox>) -> bool {
+    if list.iter().any(|x| Arc::ptr_eq(x, mb)) {
+        return false;
+    }
+    list.push(mb.clone());
+    true
+}
+
+impl PubSub {
+    /// Subscribes `mb` to `channel`; false when it already was.
+    pub fn subscribe(&self, mb: &Arc<Mailbox>, channel: &Bytes) -> bool {
+        add(
+            self.channels.write().entry(channel.clone()).or_default(),
+            mb,
+        )
+    }
+
+    /// Unsubscribes `mb` from `channel`.
+    pub fn unsubscribe(&self, mb: &Arc<Mailbox>, channel: &[u8]) {
+        let mut map = self.channels.write();
+        if let Some(list) = map.get_mut(channel) {
+            list.retain(|x| !Arc::ptr_eq(x, mb));
+            if list.is_empty() {
+                map.remove(channel);
+            }
+        }
+    }
+
+    /// Subscribes `mb` to `pattern`; false when it already was.
+    pub fn psubscribe(&self, mb: &Arc<Mailbox>, pattern: &Bytes) -> bool {
+        let mut map = self.patterns.write();
+        let p = map.entry(pattern.clone()).or_insert_with(|| Pattern {
+            glob: GlobPattern::new(pattern, false),
+            subs: Vec::new(),
+        });
+        let added = add(&mut p.subs, mb);
+        self.npatterns.store(map.len(), Ordering::Relaxed);
+        added
+    }
+
+    /// Unsubscribes `mb` from `pattern`.
+    pub fn punsubscribe(&self, mb: &Arc<Mailbox>, pattern: &[u8]) {
+        let mut map = self.patterns.write();
+        if let Some(p) = map.get_mut(pattern) {
+            p.subs.retain(|x| !Arc::ptr_eq(x, mb));
+            if p.subs.is_empty() {
+                map.remove(pattern);
+            }
+        }
+        self.npatterns.store(map.len(), Ordering::Relaxed);
+    }
+
+    /// Delivers `payload` on `channel`; returns the number of receivers (channel subscribers
+    /// plus pattern matches, as Redis counts them).
+    pub fn publish(&self, channel: &Bytes, payload: &Bytes) -> usize {
+        let mut n = 0;
+        if let Some(list) = self.channels.read().get(channel) {
+            for mb in list {
+                mb.push(
+                    Msg::Message {
+                        channel: channel.clone(),
+                        payload: payload.clone(),
+                    },
+                    &self.limits,
+                );
+            }
+            n += list.len();
+        }
+        if self.npatterns.load(Ordering::Relaxed) > 0 {
+            for (pat, p) in self.patterns.read().iter() {
+                if !p.glob.matches(channel) {
+                    continue;
+                }
+                for mb in &p.subs {
+                    mb.push(
+                        Msg::PMessage {
+                            pattern: pat.clone(),
+                            channel: channel.clone(),
+                            payload: payload.clone(),
+                        },
+                        &self.limits,
+                    );
+                }
+                n += p.subs.len();
+            }
+        }
+        n
+    }
+
+    /// Whether anyone listens on `channel` (directly or by pattern): lets keyspace
+    /// notifications skip building messages nobody receives.
+    pub fn has_listeners(&self, channel: &[u8]) -> bool {
+        if self.channels.read().contains_key(channel) {
+            return true;
+        }
+        self.npatterns.load(Ordering::Relaxed) > 0
+            && self
+                .patterns
+                .read()
+                .values()
+                .any(|p| p.glob.matches(channel))
+    }
+
+    /// Whether any channel or pattern has a subscriber.
+    pub fn is_idle(&self) -> bool {
+        self.npatterns.load(Ordering::Relaxed) == 0 && self.channels.read().is_empty()
+    }
+
+    /// PUBSUB CHANNELS [pattern]: channels with at least one subscriber.
+    pub fn channels(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
+        let glob = pattern.map(|p| GlobPattern::new(p, false));
+        self.channels
+            .read()
+            .keys()
+            .filter(|c| glob.as_ref().is_none_or(|g| g.matches(c)))
+            .cloned()
+            .collect()
+    }
+
+    /// Number of subscribers of `channel` (patterns not counted, as in Redis).
+    pub fn numsub(&self, channel: &[u8]) -> usize {
+        self.channels.read().get(channel).map_or(0, Vec::len)
+    }
+
+    /// Number of distinct patterns subscribed to.
+    pub fn numpat(&self) -> usize {
+        self.npatterns.load(Ordering::Relaxed)
+    }
+
+    /// Number of channels with subscribers.
+    pub fn nchannels(&self) -> usize {
+        self.channels.read().len()
+    }
+}
+
+// ---- commands ------------------------------------------------------------------------------
+
+use crate::conn::Session;
+use vole_engine::cmd::is;
+use vole_engine::CmdError;
+
+/// A connection's subscriptions.
+#[derive(Default)]
+pub struct Subscriptions {
+    /// Created on the first subscription, kept for the life of the connection.
+    pub mailbox: Option<Arc<Mailbox>>,
+    channels: Vec<Bytes>,
+    patterns: Vec<Bytes>,
+}
+
+impl Subscriptions {
+    /// Number of channels plus patterns (the count SUBSCRIBE replies carry).
+    pub fn count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+}
+
+fn confirm(kind: &'static [u8], name: Option<&Bytes>, count: usize) -> Reply {
+    Reply::Push(vec![
+        Reply::Bulk(Bytes::from_static(kind)),
+        name.map_or(Reply::Nil, |n| Reply::Bulk(n.clone())),
+        Reply::Int(count as i64),
+    ])
+}
+
+fn note_counts(s: &Session) {
+    s.info.subs.store(s.subs.channels.len(), Ordering::Relaxed);
+    s.info.psubs.store(s.subs.patterns.len(), Ordering::Relaxed);
+}
+
+/// SUBSCRIBE / PSUBSCRIBE: one confirmation per name.
+pub fn subscribe(s: &mut Session, args: &[Bytes], pattern: bool) -> Reply {
+    let info = s.info.clone();
+    let mb = s
+        .subs
+        .mailbox
+        .get_or_insert_with(|| Mailbox::new(info))
+        .clone();
+    let mut frames = Vec::with_capacity(args.len() - 1);
+    for name in &args[1..] {
+        let list = if pattern {
+            &mut s.subs.patterns
+        } else {
+            &mut s.subs.channels
+        };
+        if !list.contains(name) {
+            list.push(name.clone());
+            if pattern {
+                s.server.pubsub.psubscribe(&mb, name);
+            } else {
+                s.server.pubsub.subscribe(&mb, name);
+            }
+        }
+        let kind: &'static [u8] = if pattern { b"psubscribe" } else { b"subscribe" };
+        frames.push(confirm(kind, Some(name), s.subs.count()));
+    }
+    note_counts(s);
+    Reply::Frames(frames)
+}
+
+/// UNSUBSCRIBE / PUNSUBSCRIBE: the named ones, or all when none is named.
+pub fn unsubscribe(s: &mut Session, args: &[Bytes], pattern: bool) -> Reply {
+    let kind: &'static [u8] = if pattern {
+        b"punsubscribe"
+    } else {
+        b"unsubscribe"
+    };
+    let names: Vec<Bytes> = if args.len() > 1 {
+        args[1..].to_vec()
+    } else if pattern {
+        s.subs.patterns.clone()
+    } else {
+        s.subs.channels.clone()
+    };
+    if names.is_empty() {
+        return Reply::Frames(vec![confirm(kind, None, s.subs.count())]);
+    }
+    let mut frames = Vec::with_capacity(names.len());
+    for name in &names {
+        let list = if pattern {
+            &mut s.subs.patterns
+        } else {
+            &mut s.subs.channels
+        };
+        if let Some(at) = list.iter().position(|c| c == name) {
+            list.remove(at);
+            if let Some(mb) = &s.subs.mailbox {
+                if pattern {
+                    s.server.pubsub.punsubscribe(mb, name);
+                } else {
+                    s.server.pubsub.unsubscribe(mb, name);
+                }
+            }
+        }
+        frames.push(confirm(kind, Some(name), s.subs.count()));
+    }
+    note_counts(s);
+    Reply::Frames(frames)
+}
+
+/// Drops every subscription (RESET, disconnect).
+pub fn forget(s: &mut Session) {
+    if let Some(mb) = &s.subs.mailbox {
+        for c in s.subs.channels.drain(..) {
+            s.server.pubsub.unsubscribe(mb, &c);
+        }
+        for p in s.subs.patterns.drain(..) {
+            s.server.pubsub.punsubscribe(mb, &p);
+        }
+    }
+    s.subs.mailbox = None;
+    note_counts(s);
+}
+
+/// PUBLISH channel message.
+pub fn publish(s: &mut Session, args: &[Bytes]) -> Reply {
+    Reply::Int(s.server.pubsub.publish(&args[1], &args[2]) as i64)
+}
+
+/// PUBSUB CHANNELS | NUMSUB | NUMPAT | HELP.
+pub fn pubsub(s: &mut Session, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let ps = &s.server.pubsub;
+    let sub = &args[1];
+    if is(sub, "channels") {
+        if args.len() > 3 {
+            return Err(CmdError::WrongArity("pubsub|channels".into()));
+        }
+        let list = ps.channels(args.get(2).map(|b| &b[..]));
+        return Ok(Reply::Array(list.into_iter().map(Reply::Bulk).collect()));
+    }
+    if is(sub, "numsub") {
+        // A flat array in RESP3 too, as Redis sends it.
+        let mut out = Vec::with_capacity(2 * (args.len() - 2));
+        for c in &args[2..] {
+            out.push(Reply::Bulk(c.clone()));
+            out.push(Reply::Int(ps.numsub(c) as i64));
+        }
+        return Ok(Reply::Array(out));
+    }
+    if is(sub, "numpat") {
+        if args.len() != 2 {
+            return Err(CmdError::WrongArity("pubsub|numpat".into()));
+        }
+        return Ok(Reply::Int(ps.numpat() as i64));
+    }
+    Ok(vole_engine::cmd::keys::help_reply(&[
+        "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CHANNELS [<pattern>]",
+        "    Return the currently active channels matching a <pattern> (default: '*').",
+        "NUMPAT",
+        "    Return number of subscriptions to patterns.",
+        "NUMSUB [<channel> ...]",
+        "    Return the number of subscribers for the specified channels, excluding",
+        "    pattern subscriptions(default: no channels).",
+        "HELP",
+        "    Print this help.",
+    ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: u64) -> Arc<ClientInfo> {
+        let addr = "127.0.0.1:1".parse().expect("addr");
+        ClientInfo::new(id, addr, addr)
+    }
+
+    #[test]
+    fn publish_reaches_channel_and_pattern_subscribers() {
+        let ps = PubSub::default();
+        let a = Mailbox::new(info(1));
+        let b = Mailbox::new(info(2));
+        assert!(ps.subscribe(&a, &Bytes::from_static(b"news")));
+        assert!(!ps.subscribe(&a, &Bytes::from_static(b"news")));
+        assert!(ps.psubscribe(&b, &Bytes::from_static(b"n*")));
+        assert!(ps.psubscribe(&a, &Bytes::from_static(b"x*")));
+        assert_eq!(
+            ps.publish(&Bytes::from_static(b"news"), &Bytes::from_static(b"hi")),
+            2
+        );
+        assert_eq!(a.take(usize::MAX).len(), 1);
+        assert!(matches!(&b.take(usize::MAX)[..], [Msg::PMessage { .. }]));
+        assert_eq!(ps.numsub(b"news"), 1);
+        assert_eq!(ps.numpat(), 2);
+        ps.unsubscribe(&a, b"news");
+        ps.punsubscribe(&b, b"n*");
+        ps.punsubscribe(&a, b"x*");
+        assert!(ps.is_idle());
+    }
+
+    #[test]
+    fn a_subscriber_over_the_hard_limit_is_closed_and_costs_nothing_more() {
+        let ps = PubSub::default();
+        ps.limits.set(1000, 0, 0);
+        let i = info(1);
+        let a = Mailbox::new(i.clone());
+        ps.subscribe(&a, &Bytes::from_static(b"c"));
+        let payload = Bytes::from(vec![b'x'; 100]);
+        for _ in 0..20 {
+            ps.publish(&Bytes::from_static(b"c"), &payload);
+        }
+        assert!(i.killed.load(Ordering::Relaxed));
+        assert!(!a.has_pending(), "a closed mailbox keeps nothing");
+    }
+}
