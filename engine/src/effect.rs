@@ -119,9 +119,35 @@ pub fn put_value(out: &mut Vec<u8>, v: &Value) {
 pub struct RecordBuf {
     buf: Vec<u8>,
     effects: u32,
-    /// The keys of the effects, kept while some key is watched (see [`crate::watch`]).
-    touched: Option<Vec<(u32, Bytes)>>,
+    /// The keys of the effects, kept while some key is watched or key events are wanted.
+    touched: Option<Vec<Change>>,
 }
+
+/// A key an effect changed, for WATCH and keyspace notifications (not logged as such).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// What happened: one of the `CHANGE_*` kinds.
+    pub kind: u8,
+    /// Namespace id.
+    pub db: u32,
+    /// The key.
+    pub key: Bytes,
+}
+
+/// The key got a whole new value (possibly with an expiry).
+pub const CHANGE_SET: u8 = OP_SET;
+/// The key was deleted (by the command, or because it became empty).
+pub const CHANGE_DEL: u8 = OP_DEL;
+/// The key's expiry changed (`at` 0: persisted).
+pub const CHANGE_EXPIRE: u8 = OP_EXPIRE;
+/// Bytes were appended to the string.
+pub const CHANGE_APPEND: u8 = OP_APPEND;
+/// Part of the string was overwritten.
+pub const CHANGE_SETRANGE: u8 = OP_SETRANGE;
+/// The collection changed in place.
+pub const CHANGE_COLL: u8 = OP_COLL;
+/// The key was deleted because its time had come (logged as a delete).
+pub const CHANGE_EXPIRED: u8 = 100;
 
 impl RecordBuf {
     /// Whether no effect was added since the last [`RecordBuf::reset`].
@@ -156,9 +182,12 @@ impl RecordBuf {
         self.touched = on.then(Vec::new);
     }
 
-    /// The keys of the effects added since tracking began.
-    pub(crate) fn take_touched(&mut self) -> Vec<(u32, Bytes)> {
-        self.touched.take().unwrap_or_default()
+    /// The keys changed since the last call (tracking goes on).
+    pub(crate) fn take_touched(&mut self) -> Vec<Change> {
+        self.touched
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// An effect on one key: op, namespace, key.
@@ -166,7 +195,19 @@ impl RecordBuf {
         self.op(op, Some(db));
         put_bytes(&mut self.buf, key);
         if let Some(t) = &mut self.touched {
-            t.push((db, Bytes::copy_from_slice(key)));
+            t.push(Change {
+                kind: op,
+                db,
+                key: Bytes::copy_from_slice(key),
+            });
+        }
+    }
+
+    /// `key` was deleted because it expired: logged as a delete, reported as expired.
+    pub fn del_expired(&mut self, db: u32, key: &[u8]) {
+        self.del(db, key);
+        if let Some(c) = self.touched.as_mut().and_then(|t| t.last_mut()) {
+            c.kind = CHANGE_EXPIRED;
         }
     }
 

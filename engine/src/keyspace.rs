@@ -28,7 +28,7 @@ use parking_lot::{
 };
 
 use crate::clock::Clock;
-use crate::effect::{EffectLog, RecordBuf, KIND_EFFECTS};
+use crate::effect::{Change, EffectLog, RecordBuf, KIND_EFFECTS};
 use crate::index::{key_slot, position, Entry, Key, ShardIndex};
 use crate::value::Value;
 use crate::watch::{Watcher, Watches};
@@ -190,7 +190,7 @@ impl Shard {
                     self.expires.remove(&(expired.value.expire_at, k.hash));
                 }
                 if let Some(mut r) = w.record() {
-                    r.del(self.db, k.key);
+                    r.del_expired(self.db, k.key);
                 }
                 w.ks.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                 None
@@ -357,7 +357,7 @@ impl Shard {
                 self.save_for_snapshot(&k);
                 if self.index.remove(hash, &key).is_some() {
                     if let Some(mut r) = w.record() {
-                        r.del(self.db, &key);
+                        r.del_expired(self.db, &key);
                     }
                     deleted += 1;
                 }
@@ -721,6 +721,16 @@ impl<'a> Writer<'a> {
 impl Drop for Writer<'_> {
     fn drop(&mut self) {
         let st = &mut *self.st.borrow_mut();
+        if st.capture && st.started {
+            // Reported at every level, so a transaction's key events follow each command.
+            let changes = st.rec.take_touched();
+            if !changes.is_empty() {
+                self.ks.watches.touch(&changes);
+                if self.ks.key_events.load(Ordering::Relaxed) {
+                    CHANGES.with(|c| c.borrow_mut().extend(changes));
+                }
+            }
+        }
         st.depth -= 1;
         if st.depth > 0 {
             return;
@@ -731,13 +741,7 @@ impl Drop for Writer<'_> {
                 l.ready(keys);
             }
         }
-        if !std::mem::take(&mut st.started) || st.rec.is_empty() {
-            return;
-        }
-        if st.capture {
-            self.ks.watches.touch(&st.rec.take_touched());
-        }
-        if !st.logging {
+        if !std::mem::take(&mut st.started) || st.rec.is_empty() || !st.logging {
             return;
         }
         if let Some(log) = self.ks.log.get() {
@@ -747,6 +751,19 @@ impl Drop for Writer<'_> {
             }
         }
     }
+}
+
+thread_local! {
+    /// Keys changed by writers on this thread since [`take_changes`] was last called (only
+    /// while key events are wanted; see [`Keyspace::set_key_events`]).
+    static CHANGES: RefCell<Vec<Change>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The keys writers on this thread changed since the last call, oldest first: the server
+/// turns them into keyspace notifications right after the command (or expiry cycle) that
+/// made them. Empty unless key events are wanted.
+pub fn take_changes() -> Vec<Change> {
+    CHANGES.with(|c| std::mem::take(&mut *c.borrow_mut()))
 }
 
 /// Why a namespace could not be created or dropped.
@@ -773,6 +790,8 @@ pub struct Keyspace {
     atomic_seq: AtomicU64,
     /// Watched keys (WATCH).
     pub watches: Watches,
+    /// Someone listens for keyspace notifications: writers report changed keys.
+    key_events: AtomicBool,
     clock: Arc<dyn Clock>,
     /// Where records go; unset when persistence is off.
     log: OnceLock<Arc<dyn EffectLog>>,
@@ -814,6 +833,7 @@ impl Keyspace {
             writer: ReentrantMutex::new(RefCell::new(WriterState::default())),
             atomic_seq: AtomicU64::new(0),
             watches: Watches::default(),
+            key_events: AtomicBool::new(false),
             clock,
             log: OnceLock::new(),
             last_lsn: AtomicU64::new(0),
@@ -824,6 +844,12 @@ impl Keyspace {
             ready_listener: OnceLock::new(),
             stats: Stats::default(),
         }
+    }
+
+    /// Turns the reporting of changed keys for keyspace notifications on or off (see
+    /// [`take_changes`]); off costs writers nothing.
+    pub fn set_key_events(&self, on: bool) {
+        self.key_events.store(on, Ordering::Relaxed);
     }
 
     /// Sets where ready keys go (once); false when one was already set.
@@ -861,7 +887,7 @@ impl Keyspace {
             let mut s = st.borrow_mut();
             if s.depth == 0 {
                 s.logging = logging;
-                s.capture = self.watches.active();
+                s.capture = self.watches.active() || self.key_events.load(Ordering::Relaxed);
             }
             s.depth += 1;
         }

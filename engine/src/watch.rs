@@ -98,11 +98,14 @@ impl Watches {
         }
     }
 
-    /// Marks the watchers of each touched key dirty.
-    pub(crate) fn touch(&self, touched: &[(u32, Bytes)]) {
+    /// Marks the watchers of each changed key dirty.
+    pub(crate) fn touch(&self, changes: &[crate::effect::Change]) {
+        if !self.active() {
+            return;
+        }
         let map = self.map.lock();
-        for k in touched {
-            if let Some(list) = map.get(k) {
+        for c in changes {
+            if let Some(list) = map.get(&(c.db, c.key.clone())) {
                 list.iter().for_each(|w| w.mark());
             }
         }
@@ -133,7 +136,11 @@ mod tests {
         assert!(!ws.add(&a, 0, Bytes::from_static(b"k")));
         assert!(ws.add(&b, 1, Bytes::from_static(b"k")));
         assert!(ws.active());
-        ws.touch(&[(0, Bytes::from_static(b"k"))]);
+        ws.touch(&[crate::effect::Change {
+            kind: crate::effect::CHANGE_SET,
+            db: 0,
+            key: Bytes::from_static(b"k"),
+        }]);
         assert!(a.is_dirty());
         assert!(!b.is_dirty());
         ws.remove(&a, &[(0, Bytes::from_static(b"k"))]);

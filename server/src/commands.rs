@@ -297,6 +297,9 @@ fn config(s: &mut Session, args: &[Bytes]) -> CmdResult {
             }
             let (hard, soft, secs) = next.client_output_buffer_limit[2];
             s.server.pubsub.limits.set(hard, soft, secs);
+            s.server
+                .notify_flags
+                .store(next.notify_keyspace_events, Ordering::Relaxed);
             *s.server.config.write() = next;
             Ok(Reply::Ok)
         }

@@ -107,6 +107,8 @@ pub struct Config {
     /// client-output-buffer-limit for the normal, replica and pubsub classes:
     /// (hard bytes, soft bytes, soft seconds), 0 = no limit.
     pub client_output_buffer_limit: [(u64, u64, u64); 3],
+    /// notify-keyspace-events flags (see [`crate::notify`]); 0 = Redis's channels off.
+    pub notify_keyspace_events: u32,
     pub timeout_s: u64,
     pub slowlog_log_slower_than_us: i64,
     pub slowlog_max_len: usize,
@@ -132,6 +134,7 @@ impl Default for Config {
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             maxclients: 10000,
+            notify_keyspace_events: 0,
             client_output_buffer_limit: [
                 (0, 0, 0),
                 (256 << 20, 64 << 20, 60),
@@ -340,6 +343,16 @@ pub static PARAMS: &[Param] = &[
         get: |c| c.maxclients.to_string(),
         set: |c, v| {
             c.maxclients = int_in(v, 1, i64::from(u32::MAX))? as usize;
+            Ok(())
+        },
+    },
+    Param {
+        name: "notify-keyspace-events",
+        mutable: true,
+        get: |c| crate::notify::flags_to_string(c.notify_keyspace_events),
+        set: |c, v| {
+            c.notify_keyspace_events =
+                crate::notify::parse_flags(v).map_err(ConfigError::Invalid)?;
             Ok(())
         },
     },

@@ -595,6 +595,12 @@ pub fn run_engine(
     };
     s.local.hits += ctx.hits;
     s.local.misses += ctx.misses;
+    if write {
+        let changes = vole_engine::keyspace::take_changes();
+        if !changes.is_empty() {
+            crate::notify::publish_for_command(&s.server, args, changes);
+        }
+    }
     if write && s.server.ks.is_logged() && !matches!(reply, Reply::Block(_)) {
         if s.server.ks.log_failed() {
             // The record may not have reached the log: do not acknowledge it.

@@ -17,6 +17,7 @@ pub mod config;
 pub mod conn;
 pub mod info;
 pub mod multi;
+pub mod notify;
 pub mod persistence;
 pub mod pubsub;
 pub mod server;

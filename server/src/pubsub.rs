@@ -186,6 +186,8 @@ pub struct PubSub {
     patterns: RwLock<HashMap<Bytes, Pattern>>,
     /// Number of patterns, so PUBLISH skips the pattern table when there are none.
     npatterns: AtomicUsize,
+    /// Subscriptions (channel or pattern) that may hear keyspace notifications.
+    key_listeners: AtomicUsize,
     /// Output limits of subscribers.
     pub limits: Limits,
 }
@@ -199,19 +201,42 @@ fn add(list: &mut Vec<Arc<Mailbox>>, mb: &Arc<Mailbox>) -> bool {
 }
 
 impl PubSub {
+    fn note_listener(&self, name: &[u8], pattern: bool, added: bool) {
+        if crate::notify::may_hear_key_events(name, pattern) {
+            if added {
+                self.key_listeners.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.key_listeners.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Whether some subscription may hear keyspace notifications.
+    pub fn wants_key_events(&self) -> bool {
+        self.key_listeners.load(Ordering::Relaxed) > 0
+    }
+
     /// Subscribes `mb` to `channel`; false when it already was.
     pub fn subscribe(&self, mb: &Arc<Mailbox>, channel: &Bytes) -> bool {
-        add(
+        let added = add(
             self.channels.write().entry(channel.clone()).or_default(),
             mb,
-        )
+        );
+        if added {
+            self.note_listener(channel, false, true);
+        }
+        added
     }
 
     /// Unsubscribes `mb` from `channel`.
     pub fn unsubscribe(&self, mb: &Arc<Mailbox>, channel: &[u8]) {
         let mut map = self.channels.write();
         if let Some(list) = map.get_mut(channel) {
+            let before = list.len();
             list.retain(|x| !Arc::ptr_eq(x, mb));
+            if list.len() < before {
+                self.note_listener(channel, false, false);
+            }
             if list.is_empty() {
                 map.remove(channel);
             }
@@ -227,6 +252,9 @@ impl PubSub {
         });
         let added = add(&mut p.subs, mb);
         self.npatterns.store(map.len(), Ordering::Relaxed);
+        if added {
+            self.note_listener(pattern, true, true);
+        }
         added
     }
 
@@ -234,7 +262,11 @@ impl PubSub {
     pub fn punsubscribe(&self, mb: &Arc<Mailbox>, pattern: &[u8]) {
         let mut map = self.patterns.write();
         if let Some(p) = map.get_mut(pattern) {
+            let before = p.subs.len();
             p.subs.retain(|x| !Arc::ptr_eq(x, mb));
+            if p.subs.len() < before {
+                self.note_listener(pattern, true, false);
+            }
             if p.subs.is_empty() {
                 map.remove(pattern);
             }
@@ -358,6 +390,9 @@ fn confirm(kind: &'static [u8], name: Option<&Bytes>, count: usize) -> Reply {
 fn note_counts(s: &Session) {
     s.info.subs.store(s.subs.channels.len(), Ordering::Relaxed);
     s.info.psubs.store(s.subs.patterns.len(), Ordering::Relaxed);
+    s.server
+        .ks
+        .set_key_events(s.server.pubsub.wants_key_events());
 }
 
 /// SUBSCRIBE / PSUBSCRIBE: one confirmation per name.

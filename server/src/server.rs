@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -138,6 +140,8 @@ pub struct Server {
     /// Clients blocked by BLPOP and friends.
     pub blocking: Arc<crate::blocking::Blocking>,
     pub pubsub: crate::pubsub::PubSub,
+    /// `notify-keyspace-events` flags (see [`crate::notify`]).
+    pub notify_flags: AtomicU32,
 }
 
 impl Server {
@@ -178,9 +182,11 @@ impl Server {
         let pubsub = crate::pubsub::PubSub::default();
         let (hard, soft, secs) = config.client_output_buffer_limit[2];
         pubsub.limits.set(hard, soft, secs);
+        let notify_flags = AtomicU32::new(config.notify_keyspace_events);
         Arc::new(Server {
             blocking,
             pubsub,
+            notify_flags,
             ks,
             persist,
             config: RwLock::new(config),
@@ -444,12 +450,19 @@ fn spawn_background(server: Arc<Server>) {
     });
     let srv = server.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        // Each shard keeps its keys in deadline order, so a round only looks at keys that are
+        // due: a short tick deletes every key (and publishes `expired`) within about 25 ms of
+        // its deadline.
+        let mut tick = tokio::time::interval(Duration::from_millis(25));
         loop {
             tick.tick().await;
             // Keep going while many keys are due, but yield between rounds.
             loop {
                 let (_, more) = srv.ks.active_expire(2000);
+                let changes = vole_engine::keyspace::take_changes();
+                if !changes.is_empty() {
+                    crate::notify::publish_expired(&srv, changes);
+                }
                 if !more {
                     break;
                 }
