@@ -362,7 +362,7 @@ async fn deliver(s: &mut Session, io: &mut Io<'_>, qlimit: usize) -> std::io::Re
             return Ok(());
         }
         for m in &msgs {
-            resp::encode(&m.to_reply(), s.proto, &mut io.out);
+            io.out.extend_from_slice(m.bytes(s.proto));
         }
         flush(s, io, qlimit).await?;
         if s.info.killed.load(Ordering::Relaxed) {

@@ -20,55 +20,54 @@ use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
 use vole_engine::glob::GlobPattern;
+use vole_engine::resp::{self, Proto};
 use vole_engine::Reply;
 
 use crate::server::ClientInfo;
 
-/// One delivered message.
+/// One delivered message, encoded once per protocol when published and shared by every
+/// receiver (cloning `Bytes` only bumps a reference count).
 #[derive(Debug, Clone)]
-pub enum Msg {
-    /// To a channel subscriber.
-    Message { channel: Bytes, payload: Bytes },
-    /// To a pattern subscriber.
-    PMessage {
-        pattern: Bytes,
-        channel: Bytes,
-        payload: Bytes,
-    },
+pub struct Msg {
+    resp2: Bytes,
+    resp3: Bytes,
 }
 
 impl Msg {
-    /// The push frame: `message channel payload` or `pmessage pattern channel payload`.
-    pub fn to_reply(&self) -> Reply {
-        match self {
-            Msg::Message { channel, payload } => Reply::Push(vec![
-                Reply::Bulk(Bytes::from_static(b"message")),
-                Reply::Bulk(channel.clone()),
-                Reply::Bulk(payload.clone()),
-            ]),
-            Msg::PMessage {
-                pattern,
-                channel,
-                payload,
-            } => Reply::Push(vec![
-                Reply::Bulk(Bytes::from_static(b"pmessage")),
-                Reply::Bulk(pattern.clone()),
-                Reply::Bulk(channel.clone()),
-                Reply::Bulk(payload.clone()),
-            ]),
+    /// `message channel payload`, or `pmessage pattern channel payload` when `pattern`.
+    fn new(pattern: Option<&Bytes>, channel: &Bytes, payload: &Bytes) -> Msg {
+        let mut items = Vec::with_capacity(4);
+        match pattern {
+            Some(p) => {
+                items.push(Reply::Bulk(Bytes::from_static(b"pmessage")));
+                items.push(Reply::Bulk(p.clone()));
+            }
+            None => items.push(Reply::Bulk(Bytes::from_static(b"message"))),
+        }
+        items.push(Reply::Bulk(channel.clone()));
+        items.push(Reply::Bulk(payload.clone()));
+        let frame = Reply::Push(items);
+        let mut buf = bytes::BytesMut::new();
+        resp::encode(&frame, Proto::Resp2, &mut buf);
+        let resp2 = buf.split().freeze();
+        resp::encode(&frame, Proto::Resp3, &mut buf);
+        Msg {
+            resp2,
+            resp3: buf.freeze(),
         }
     }
 
-    /// Bytes it occupies until delivered (about its encoded size).
-    fn cost(&self) -> usize {
-        match self {
-            Msg::Message { channel, payload } => 40 + channel.len() + payload.len(),
-            Msg::PMessage {
-                pattern,
-                channel,
-                payload,
-            } => 56 + pattern.len() + channel.len() + payload.len(),
+    /// The bytes to send to a client speaking `proto`.
+    pub fn bytes(&self, proto: Proto) -> &[u8] {
+        match proto {
+            Proto::Resp3 => &self.resp3,
+            _ => &self.resp2,
         }
+    }
+
+    /// Bytes it occupies until delivered.
+    fn cost(&self) -> usize {
+        self.resp3.len()
     }
 }
 
@@ -279,14 +278,9 @@ impl PubSub {
     pub fn publish(&self, channel: &Bytes, payload: &Bytes) -> usize {
         let mut n = 0;
         if let Some(list) = self.channels.read().get(channel) {
+            let msg = Msg::new(None, channel, payload);
             for mb in list {
-                mb.push(
-                    Msg::Message {
-                        channel: channel.clone(),
-                        payload: payload.clone(),
-                    },
-                    &self.limits,
-                );
+                mb.push(msg.clone(), &self.limits);
             }
             n += list.len();
         }
@@ -295,15 +289,9 @@ impl PubSub {
                 if !p.glob.matches(channel) {
                     continue;
                 }
+                let msg = Msg::new(Some(pat), channel, payload);
                 for mb in &p.subs {
-                    mb.push(
-                        Msg::PMessage {
-                            pattern: pat.clone(),
-                            channel: channel.clone(),
-                            payload: payload.clone(),
-                        },
-                        &self.limits,
-                    );
+                    mb.push(msg.clone(), &self.limits);
                 }
                 n += p.subs.len();
             }
@@ -547,7 +535,12 @@ mod tests {
             2
         );
         assert_eq!(a.take(usize::MAX).len(), 1);
-        assert!(matches!(&b.take(usize::MAX)[..], [Msg::PMessage { .. }]));
+        let got = b.take(usize::MAX);
+        assert_eq!(got.len(), 1);
+        assert!(got[0]
+            .bytes(Proto::Resp2)
+            .starts_with(b"*4\r\n$8\r\npmessage"));
+        assert!(got[0].bytes(Proto::Resp3).starts_with(b">4\r\n"));
         assert_eq!(ps.numsub(b"news"), 1);
         assert_eq!(ps.numpat(), 2);
         ps.unsubscribe(&a, b"news");
