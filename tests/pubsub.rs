@@ -62,6 +62,26 @@ const SCRIPTS: &[&[Step]] = &[
         ('P', "PUBSUB NOSUCH", 0),
         ('P', "PUBSUB NUMPAT extra", 0),
     ],
+    // Shard channels (Redis 7) are a namespace of their own.
+    &[
+        ('S', "SSUBSCRIBE orders", 1),
+        ('P', "SPUBLISH orders o1", 1),
+        ('P', "PUBLISH orders plain", 0),
+        ('S', "SUBSCRIBE orders", 1),
+        ('P', "PUBLISH orders plain2", 1),
+        ('P', "PUBSUB SHARDCHANNELS", 0),
+        ('P', "PUBSUB SHARDCHANNELS ord*", 0),
+        ('P', "PUBSUB SHARDNUMSUB orders none", 0),
+        ('P', "PUBSUB CHANNELS", 0),
+        ('S', "PSUBSCRIBE ord*", 1),
+        ('P', "SPUBLISH orders o2", 1),
+        ('S', "SUNSUBSCRIBE", 1),
+        ('S', "SUNSUBSCRIBE", 1),
+        ('S', "PING", 1),
+        ('S', "UNSUBSCRIBE", 1),
+        ('S', "PUNSUBSCRIBE", 1),
+        ('P', "SPUBLISH orders o3", 0),
+    ],
 ];
 
 fn words(line: &str) -> Vec<String> {

@@ -54,6 +54,9 @@ pub enum ServerCmd {
     Punsubscribe,
     Publish,
     Pubsub,
+    Ssubscribe,
+    Sunsubscribe,
+    Spublish,
 }
 
 /// How a command is executed.
@@ -750,7 +753,7 @@ static MODULE_SUBS: [Command; 2] = [
 ];
 
 /// Every command, sorted by name.
-static PUBSUB_SUBS: [Command; 4] = [
+static PUBSUB_SUBS: [Command; 6] = [
     c(
         "channels",
         -2,
@@ -793,6 +796,28 @@ static PUBSUB_SUBS: [Command; 4] = [
         "2.8.0",
         "[channel [channel ...]]",
         "Returns a count of subscribers to channels.",
+        S(SC::Pubsub),
+    ),
+    c(
+        "shardchannels",
+        -2,
+        PUBSUB | LOADING | STALE,
+        NK,
+        "pubsub",
+        "7.0.0",
+        "[pattern]",
+        "Returns the active shard channels.",
+        S(SC::Pubsub),
+    ),
+    c(
+        "shardnumsub",
+        -2,
+        PUBSUB | LOADING | STALE,
+        NK,
+        "pubsub",
+        "7.0.0",
+        "[shardchannel [shardchannel ...]]",
+        "Returns the count of subscribers of shard channels.",
         S(SC::Pubsub),
     ),
 ];
@@ -952,14 +977,17 @@ pub static COMMANDS: &[Command] = &[
     c("sort", -2, WD | MOVABLE_KEYS, K1, "generic", "1.0.0", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA] [STORE destination]", "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.", E(sort::sort)),
     c("sort_ro", -2, R | MOVABLE_KEYS, K1, "generic", "7.0.0", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA]", "Returns the sorted elements of a list, a set, or a sorted set.", E(sort::sort_ro)),
     c("spop", -2, WF, K1, "set", "1.0.0", "key [count]", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", E(set::spop)),
+    c("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, K1, "pubsub", "7.0.0", "shardchannel message", "Post a message to a shard channel", S(SC::Spublish)),
     c("srandmember", -2, R, K1, "set", "1.0.0", "key [count]", "Get one or multiple random members from a set", E(set::srandmember)),
     c("srem", -3, WF, K1, "set", "1.0.0", "key member [member ...]", "Removes one or more members from a set. Deletes the set if the last member was removed.", E(set::srem)),
     c("sscan", -3, R, K1, "set", "2.8.0", "key cursor [MATCH pattern] [COUNT count]", "Iterates over members of a set.", E(set::sscan)),
+    c("ssubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, KALL, "pubsub", "7.0.0", "shardchannel [shardchannel ...]", "Listens for messages published to shard channels.", S(SC::Ssubscribe)),
     c("strlen", 2, RF, K1, "string", "2.2.0", "key", "Returns the length of a string value.", E(string::strlen)),
     c("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, NK, "pubsub", "2.0.0", "channel [channel ...]", "Listens for messages published to channels.", S(SC::Subscribe)),
     c("substr", 4, R, K1, "string", "1.0.0", "key start end", "Returns a substring from a string value.", E(string::getrange)),
     c("sunion", -2, R, KALL, "set", "1.0.0", "key [key ...]", "Returns the union of multiple sets.", E(set::sinter)),
     c("sunionstore", -3, WD, KALL, "set", "1.0.0", "destination key [key ...]", "Stores the union of multiple sets in a key.", E(set::sinterstore)),
+    c("sunsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, KALL, "pubsub", "7.0.0", "[shardchannel [shardchannel ...]]", "Stops listening to messages posted to shard channels.", S(SC::Sunsubscribe)),
     c("swapdb", 3, WF, NK, "server", "4.0.0", "index1 index2", "Swaps two Redis databases.", S(SC::Swapdb)),
     c("time", 1, LOADING | STALE | FAST, NK, "server", "2.6.0", "", "Returns the server time.", S(SC::Time)),
     c("touch", -2, RF, KALL, "generic", "3.2.1", "key [key ...]", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", E(keys::touch)),

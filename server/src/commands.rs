@@ -17,6 +17,7 @@ use vole_engine::resp::Proto;
 use vole_engine::{CmdError, CmdResult, Reply};
 
 use crate::conn::{Outcome, ReplyMode, Session};
+use crate::pubsub::Kind;
 use crate::server::ClientInfo;
 
 /// The Redis release line whose behaviour Vole matches (clients pick features by it).
@@ -103,11 +104,14 @@ pub fn run_now(s: &mut Session, which: ServerCmd, args: &[Bytes], in_exec: bool)
             crate::multi::unwatch(s);
             Ok(Reply::Ok)
         }
-        ServerCmd::Subscribe => Ok(crate::pubsub::subscribe(s, args, false)),
-        ServerCmd::Psubscribe => Ok(crate::pubsub::subscribe(s, args, true)),
-        ServerCmd::Unsubscribe => Ok(crate::pubsub::unsubscribe(s, args, false)),
-        ServerCmd::Punsubscribe => Ok(crate::pubsub::unsubscribe(s, args, true)),
+        ServerCmd::Subscribe => Ok(crate::pubsub::subscribe(s, args, Kind::Channel)),
+        ServerCmd::Psubscribe => Ok(crate::pubsub::subscribe(s, args, Kind::Pattern)),
+        ServerCmd::Ssubscribe => Ok(crate::pubsub::subscribe(s, args, Kind::Shard)),
+        ServerCmd::Unsubscribe => Ok(crate::pubsub::unsubscribe(s, args, Kind::Channel)),
+        ServerCmd::Punsubscribe => Ok(crate::pubsub::unsubscribe(s, args, Kind::Pattern)),
+        ServerCmd::Sunsubscribe => Ok(crate::pubsub::unsubscribe(s, args, Kind::Shard)),
         ServerCmd::Publish => Ok(crate::pubsub::publish(s, args)),
+        ServerCmd::Spublish => Ok(crate::pubsub::spublish(s, args)),
         ServerCmd::Pubsub => crate::pubsub::pubsub(s, args),
         ServerCmd::Save | ServerCmd::Shutdown | ServerCmd::Exec => return None,
     };
@@ -371,18 +375,19 @@ pub fn client_line(s: &Session, c: &ClientInfo) -> String {
     if multi >= 0 {
         flags.push('x');
     }
-    let (subs, psubs) = (
+    let (subs, psubs, ssubs) = (
         c.subs.load(Ordering::Relaxed),
         c.psubs.load(Ordering::Relaxed),
+        c.ssubs.load(Ordering::Relaxed),
     );
-    if subs + psubs > 0 {
+    if subs + psubs + ssubs > 0 {
         flags.push('P');
     }
     if flags.is_empty() {
         flags.push('N');
     }
     format!(
-        "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} watch={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -393,6 +398,7 @@ pub fn client_line(s: &Session, c: &ClientInfo) -> String {
         c.db.load(Ordering::Relaxed),
         subs,
         psubs,
+        ssubs,
         multi,
         c.watching.load(Ordering::Relaxed),
         c.qbuf.load(Ordering::Relaxed),

@@ -563,8 +563,10 @@ fn allowed_when_subscribed(cmd: &Command) -> bool {
         Exec::Server(
             ServerCmd::Subscribe
                 | ServerCmd::Psubscribe
+                | ServerCmd::Ssubscribe
                 | ServerCmd::Unsubscribe
                 | ServerCmd::Punsubscribe
+                | ServerCmd::Sunsubscribe
                 | ServerCmd::Ping
                 | ServerCmd::Quit
                 | ServerCmd::Reset

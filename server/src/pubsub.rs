@@ -34,15 +34,13 @@ pub struct Msg {
 }
 
 impl Msg {
-    /// `message channel payload`, or `pmessage pattern channel payload` when `pattern`.
-    fn new(pattern: Option<&Bytes>, channel: &Bytes, payload: &Bytes) -> Msg {
+    /// `<head> channel payload` (`message`, `smessage`), or `pmessage pattern channel
+    /// payload` when `pattern` is given.
+    fn new(head: &'static [u8], pattern: Option<&Bytes>, channel: &Bytes, payload: &Bytes) -> Msg {
         let mut items = Vec::with_capacity(4);
-        match pattern {
-            Some(p) => {
-                items.push(Reply::Bulk(Bytes::from_static(b"pmessage")));
-                items.push(Reply::Bulk(p.clone()));
-            }
-            None => items.push(Reply::Bulk(Bytes::from_static(b"message"))),
+        items.push(Reply::Bulk(Bytes::from_static(head)));
+        if let Some(p) = pattern {
+            items.push(Reply::Bulk(p.clone()));
         }
         items.push(Reply::Bulk(channel.clone()));
         items.push(Reply::Bulk(payload.clone()));
@@ -183,6 +181,8 @@ struct Pattern {
 pub struct PubSub {
     channels: RwLock<HashMap<Bytes, Vec<Arc<Mailbox>>>>,
     patterns: RwLock<HashMap<Bytes, Pattern>>,
+    /// Shard channels (SSUBSCRIBE / SPUBLISH): a namespace of their own, as in Redis 7.
+    shard: RwLock<HashMap<Bytes, Vec<Arc<Mailbox>>>>,
     /// Number of patterns, so PUBLISH skips the pattern table when there are none.
     npatterns: AtomicUsize,
     /// Subscriptions (channel or pattern) that may hear keyspace notifications.
@@ -278,7 +278,7 @@ impl PubSub {
     pub fn publish(&self, channel: &Bytes, payload: &Bytes) -> usize {
         let mut n = 0;
         if let Some(list) = self.channels.read().get(channel) {
-            let msg = Msg::new(None, channel, payload);
+            let msg = Msg::new(b"message", None, channel, payload);
             for mb in list {
                 mb.push(msg.clone(), &self.limits);
             }
@@ -289,7 +289,7 @@ impl PubSub {
                 if !p.glob.matches(channel) {
                     continue;
                 }
-                let msg = Msg::new(Some(pat), channel, payload);
+                let msg = Msg::new(b"pmessage", Some(pat), channel, payload);
                 for mb in &p.subs {
                     mb.push(msg.clone(), &self.limits);
                 }
@@ -343,6 +343,51 @@ impl PubSub {
     pub fn nchannels(&self) -> usize {
         self.channels.read().len()
     }
+
+    /// Subscribes `mb` to shard channel `channel`; false when it already was.
+    pub fn ssubscribe(&self, mb: &Arc<Mailbox>, channel: &Bytes) -> bool {
+        add(self.shard.write().entry(channel.clone()).or_default(), mb)
+    }
+
+    /// Unsubscribes `mb` from shard channel `channel`.
+    pub fn sunsubscribe(&self, mb: &Arc<Mailbox>, channel: &[u8]) {
+        let mut map = self.shard.write();
+        if let Some(list) = map.get_mut(channel) {
+            list.retain(|x| !Arc::ptr_eq(x, mb));
+            if list.is_empty() {
+                map.remove(channel);
+            }
+        }
+    }
+
+    /// SPUBLISH: delivers to the shard channel's subscribers (patterns never see these).
+    pub fn spublish(&self, channel: &Bytes, payload: &Bytes) -> usize {
+        let map = self.shard.read();
+        let Some(list) = map.get(channel) else {
+            return 0;
+        };
+        let msg = Msg::new(b"smessage", None, channel, payload);
+        for mb in list {
+            mb.push(msg.clone(), &self.limits);
+        }
+        list.len()
+    }
+
+    /// PUBSUB SHARDCHANNELS [pattern].
+    pub fn shard_channels(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
+        let glob = pattern.map(|p| GlobPattern::new(p, false));
+        self.shard
+            .read()
+            .keys()
+            .filter(|c| glob.as_ref().is_none_or(|g| g.matches(c)))
+            .cloned()
+            .collect()
+    }
+
+    /// Number of subscribers of shard channel `channel`.
+    pub fn shard_numsub(&self, channel: &[u8]) -> usize {
+        self.shard.read().get(channel).map_or(0, Vec::len)
+    }
 }
 
 // ---- commands ------------------------------------------------------------------------------
@@ -358,12 +403,50 @@ pub struct Subscriptions {
     pub mailbox: Option<Arc<Mailbox>>,
     channels: Vec<Bytes>,
     patterns: Vec<Bytes>,
+    shard: Vec<Bytes>,
 }
 
 impl Subscriptions {
-    /// Number of channels plus patterns (the count SUBSCRIBE replies carry).
+    /// Every subscription: a RESP2 client with any is in subscriber mode.
     pub fn count(&self) -> usize {
-        self.channels.len() + self.patterns.len()
+        self.channels.len() + self.patterns.len() + self.shard.len()
+    }
+
+    fn list(&mut self, kind: Kind) -> &mut Vec<Bytes> {
+        match kind {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shard,
+        }
+    }
+
+    /// The count a confirmation carries: shard channels count apart, as in Redis.
+    fn confirm_count(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::Shard => self.shard.len(),
+            _ => self.channels.len() + self.patterns.len(),
+        }
+    }
+}
+
+/// What a (un)subscription names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// SUBSCRIBE / UNSUBSCRIBE.
+    Channel,
+    /// PSUBSCRIBE / PUNSUBSCRIBE.
+    Pattern,
+    /// SSUBSCRIBE / SUNSUBSCRIBE.
+    Shard,
+}
+
+impl Kind {
+    fn heads(self) -> (&'static [u8], &'static [u8]) {
+        match self {
+            Kind::Channel => (b"subscribe", b"unsubscribe"),
+            Kind::Pattern => (b"psubscribe", b"punsubscribe"),
+            Kind::Shard => (b"ssubscribe", b"sunsubscribe"),
+        }
     }
 }
 
@@ -378,13 +461,36 @@ fn confirm(kind: &'static [u8], name: Option<&Bytes>, count: usize) -> Reply {
 fn note_counts(s: &Session) {
     s.info.subs.store(s.subs.channels.len(), Ordering::Relaxed);
     s.info.psubs.store(s.subs.patterns.len(), Ordering::Relaxed);
+    s.info.ssubs.store(s.subs.shard.len(), Ordering::Relaxed);
     s.server
         .ks
         .set_key_events(s.server.pubsub.wants_key_events());
 }
 
-/// SUBSCRIBE / PSUBSCRIBE: one confirmation per name.
-pub fn subscribe(s: &mut Session, args: &[Bytes], pattern: bool) -> Reply {
+fn register(ps: &PubSub, mb: &Arc<Mailbox>, kind: Kind, name: &Bytes) {
+    match kind {
+        Kind::Channel => {
+            ps.subscribe(mb, name);
+        }
+        Kind::Pattern => {
+            ps.psubscribe(mb, name);
+        }
+        Kind::Shard => {
+            ps.ssubscribe(mb, name);
+        }
+    }
+}
+
+fn unregister(ps: &PubSub, mb: &Arc<Mailbox>, kind: Kind, name: &[u8]) {
+    match kind {
+        Kind::Channel => ps.unsubscribe(mb, name),
+        Kind::Pattern => ps.punsubscribe(mb, name),
+        Kind::Shard => ps.sunsubscribe(mb, name),
+    }
+}
+
+/// SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE: one confirmation per name.
+pub fn subscribe(s: &mut Session, args: &[Bytes], kind: Kind) -> Reply {
     let info = s.info.clone();
     let mb = s
         .subs
@@ -393,61 +499,42 @@ pub fn subscribe(s: &mut Session, args: &[Bytes], pattern: bool) -> Reply {
         .clone();
     let mut frames = Vec::with_capacity(args.len() - 1);
     for name in &args[1..] {
-        let list = if pattern {
-            &mut s.subs.patterns
-        } else {
-            &mut s.subs.channels
-        };
+        let list = s.subs.list(kind);
         if !list.contains(name) {
             list.push(name.clone());
-            if pattern {
-                s.server.pubsub.psubscribe(&mb, name);
-            } else {
-                s.server.pubsub.subscribe(&mb, name);
-            }
+            register(&s.server.pubsub, &mb, kind, name);
         }
-        let kind: &'static [u8] = if pattern { b"psubscribe" } else { b"subscribe" };
-        frames.push(confirm(kind, Some(name), s.subs.count()));
+        frames.push(confirm(
+            kind.heads().0,
+            Some(name),
+            s.subs.confirm_count(kind),
+        ));
     }
     note_counts(s);
     Reply::Frames(frames)
 }
 
-/// UNSUBSCRIBE / PUNSUBSCRIBE: the named ones, or all when none is named.
-pub fn unsubscribe(s: &mut Session, args: &[Bytes], pattern: bool) -> Reply {
-    let kind: &'static [u8] = if pattern {
-        b"punsubscribe"
-    } else {
-        b"unsubscribe"
-    };
+/// UNSUBSCRIBE / PUNSUBSCRIBE / SUNSUBSCRIBE: the named ones, or all when none is named.
+pub fn unsubscribe(s: &mut Session, args: &[Bytes], kind: Kind) -> Reply {
+    let head = kind.heads().1;
     let names: Vec<Bytes> = if args.len() > 1 {
         args[1..].to_vec()
-    } else if pattern {
-        s.subs.patterns.clone()
     } else {
-        s.subs.channels.clone()
+        s.subs.list(kind).clone()
     };
     if names.is_empty() {
-        return Reply::Frames(vec![confirm(kind, None, s.subs.count())]);
+        return Reply::Frames(vec![confirm(head, None, s.subs.confirm_count(kind))]);
     }
     let mut frames = Vec::with_capacity(names.len());
     for name in &names {
-        let list = if pattern {
-            &mut s.subs.patterns
-        } else {
-            &mut s.subs.channels
-        };
+        let list = s.subs.list(kind);
         if let Some(at) = list.iter().position(|c| c == name) {
             list.remove(at);
             if let Some(mb) = &s.subs.mailbox {
-                if pattern {
-                    s.server.pubsub.punsubscribe(mb, name);
-                } else {
-                    s.server.pubsub.unsubscribe(mb, name);
-                }
+                unregister(&s.server.pubsub, mb, kind, name);
             }
         }
-        frames.push(confirm(kind, Some(name), s.subs.count()));
+        frames.push(confirm(head, Some(name), s.subs.confirm_count(kind)));
     }
     note_counts(s);
     Reply::Frames(frames)
@@ -455,16 +542,19 @@ pub fn unsubscribe(s: &mut Session, args: &[Bytes], pattern: bool) -> Reply {
 
 /// Drops every subscription (RESET, disconnect).
 pub fn forget(s: &mut Session) {
-    if let Some(mb) = &s.subs.mailbox {
-        for c in s.subs.channels.drain(..) {
-            s.server.pubsub.unsubscribe(mb, &c);
-        }
-        for p in s.subs.patterns.drain(..) {
-            s.server.pubsub.punsubscribe(mb, &p);
+    if let Some(mb) = s.subs.mailbox.take() {
+        for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+            for name in std::mem::take(s.subs.list(kind)) {
+                unregister(&s.server.pubsub, &mb, kind, &name);
+            }
         }
     }
-    s.subs.mailbox = None;
     note_counts(s);
+}
+
+/// SPUBLISH shardchannel message.
+pub fn spublish(s: &mut Session, args: &[Bytes]) -> Reply {
+    Reply::Int(s.server.pubsub.spublish(&args[1], &args[2]) as i64)
 }
 
 /// PUBLISH channel message.
@@ -492,6 +582,21 @@ pub fn pubsub(s: &mut Session, args: &[Bytes]) -> Result<Reply, CmdError> {
         }
         return Ok(Reply::Array(out));
     }
+    if is(sub, "shardchannels") {
+        if args.len() > 3 {
+            return Err(CmdError::WrongArity("pubsub|shardchannels".into()));
+        }
+        let list = ps.shard_channels(args.get(2).map(|b| &b[..]));
+        return Ok(Reply::Array(list.into_iter().map(Reply::Bulk).collect()));
+    }
+    if is(sub, "shardnumsub") {
+        let mut out = Vec::with_capacity(2 * (args.len() - 2));
+        for c in &args[2..] {
+            out.push(Reply::Bulk(c.clone()));
+            out.push(Reply::Int(ps.shard_numsub(c) as i64));
+        }
+        return Ok(Reply::Array(out));
+    }
     if is(sub, "numpat") {
         if args.len() != 2 {
             return Err(CmdError::WrongArity("pubsub|numpat".into()));
@@ -507,6 +612,10 @@ pub fn pubsub(s: &mut Session, args: &[Bytes]) -> Result<Reply, CmdError> {
         "NUMSUB [<channel> ...]",
         "    Return the number of subscribers for the specified channels, excluding",
         "    pattern subscriptions(default: no channels).",
+        "SHARDCHANNELS [<pattern>]",
+        "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+        "SHARDNUMSUB [<shardchannel> ...]",
+        "    Return the number of subscribers for the specified shard level channel(s)",
         "HELP",
         "    Print this help.",
     ]))

@@ -46,6 +46,7 @@ pub struct ClientInfo {
     /// Channels and patterns subscribed to (CLIENT LIST `sub=`, `psub=`).
     pub subs: AtomicUsize,
     pub psubs: AtomicUsize,
+    pub ssubs: AtomicUsize,
     pub killed: AtomicBool,
     pub kill: Notify,
 }
@@ -77,6 +78,7 @@ impl ClientInfo {
             watching: AtomicUsize::new(0),
             subs: AtomicUsize::new(0),
             psubs: AtomicUsize::new(0),
+            ssubs: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
         })
