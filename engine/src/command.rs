@@ -1138,9 +1138,10 @@ mod tests {
             let (f, l, s) = c.keys;
             if f > 0 {
                 assert!(s > 0 && (l < 0 || l >= f), "{}", c.name);
-                // WATCH names keys without reading or writing them (as in Redis).
+                // WATCH and the shard channel commands name keys (for cluster routing)
+                // without reading or writing them, as in Redis.
                 assert!(
-                    c.flags & (WRITE | READONLY) != 0 || c.name == "watch",
+                    c.flags & (WRITE | READONLY) != 0 || c.name == "watch" || c.group == "pubsub",
                     "{} has keys but no read/write flag",
                     c.name
                 );
