@@ -43,6 +43,7 @@ pub enum ServerCmd {
     Save,
     Bgsave,
     Bgrewriteaof,
+    Monitor,
 }
 
 /// How a command is executed.
@@ -841,6 +842,7 @@ pub static COMMANDS: &[Command] = &[
     container("memory", "server", "4.0.0", "A container for memory diagnostics commands.", &MEMORY_SUBS),
     c("mget", -2, RF, KALL, "string", "1.0.0", "key [key ...]", "Atomically returns the string values of one or more keys.", E(string::mget)),
     container("module", "server", "4.0.0", "A container for module commands.", &MODULE_SUBS),
+    c("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "1.0.0", "", "Listens for all requests received by the server in real-time.", S(SC::Monitor)),
     c("mset", -3, WD, KPAIRS, "string", "1.0.1", "key value [key value ...]", "Atomically creates or modifies the string values of one or more keys.", E(string::mset)),
     c("msetnx", -3, WD, KPAIRS, "string", "1.0.1", "key value [key value ...]", "Atomically modifies the string values of one or more keys only when all keys don't exist.", E(string::mset)),
     container("object", "generic", "2.2.3", "A container for object introspection commands.", &OBJECT_SUBS),

@@ -73,6 +73,7 @@ pub async fn run(s: &mut Session, which: ServerCmd, args: &[Bytes]) -> Outcome {
         ServerCmd::Save => save(s).await,
         ServerCmd::Bgsave => bgsave(s, args, "Background saving"),
         ServerCmd::Bgrewriteaof => bgsave(s, args, "Background append only file rewriting"),
+        ServerCmd::Monitor => crate::monitor::start(s),
     };
     Outcome::Reply(r.unwrap_or_else(Reply::from))
 }

@@ -312,9 +312,14 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
             io.inbuf
                 .reserve(READ_CHUNK_BYTES.max(hint.saturating_sub(io.inbuf.len())));
         }
+        let monitor = s.server.monitors.get(info.id);
         let n = tokio::select! {
             r = io.sock.read_buf(&mut io.inbuf) => r?,
             _ = info.kill.notified() => return Ok(()),
+            _ = crate::monitor::wait(&monitor) => {
+                crate::monitor::drain(&monitor, &mut io.out);
+                continue;
+            }
         };
         if info.killed.load(Ordering::Relaxed) {
             return Ok(());
@@ -470,6 +475,9 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
     if cmd.flags & flags::SKIP_SLOWLOG == 0 {
         s.server
             .maybe_slowlog(args, took, &s.info, s.slowlog_threshold_us);
+    }
+    if s.server.monitors.active() {
+        crate::monitor::feed(s, cmd, args);
     }
     outcome
 }

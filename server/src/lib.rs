@@ -16,5 +16,6 @@ pub mod commands;
 pub mod config;
 pub mod conn;
 pub mod info;
+pub mod monitor;
 pub mod persistence;
 pub mod server;

@@ -97,6 +97,8 @@ pub struct Server {
     pub in_flight: AtomicU64,
     /// Clients blocked by BLPOP and friends.
     pub blocking: Arc<crate::blocking::Blocking>,
+    /// Clients in MONITOR mode.
+    pub monitors: crate::monitor::Monitors,
 }
 
 impl Server {
@@ -136,6 +138,7 @@ impl Server {
         let blocking = crate::blocking::install(&ks);
         Arc::new(Server {
             blocking,
+            monitors: crate::monitor::Monitors::default(),
             ks,
             persist,
             config: RwLock::new(config),
@@ -244,6 +247,7 @@ impl Server {
     /// Forget a closed connection.
     pub fn unregister(&self, id: u64) {
         self.clients.lock().remove(&id);
+        self.monitors.remove(id);
     }
 
     /// Record a slow command if it took at least the configured threshold.
