@@ -227,7 +227,7 @@ impl Session {
             argv.push(Bytes::from(data));
         }
         if is_help(&argv) {
-            print_help(&argv, std::io::stdout().is_terminal());
+            print_help(&argv, use_color());
             return 0;
         }
         if !self.connect() {
@@ -376,6 +376,14 @@ impl Session {
         let _ = stdout.write_all(&out);
         let _ = stdout.flush();
     }
+}
+
+/// Whether to color help and hints: stdout is a terminal that is not `dumb`, and
+/// `NO_COLOR` is not set.
+pub fn use_color() -> bool {
+    std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::env::var("TERM").map_or(true, |t| t != "dumb")
 }
 
 /// Whether `argv` asks for the CLI's own help (`help ...` or `? ...`).

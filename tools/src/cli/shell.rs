@@ -2,7 +2,7 @@
 //! (`vole-cli < commands.txt`), which share how a line becomes a command.
 
 use std::borrow::Cow;
-use std::io::{BufRead, IsTerminal};
+use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -182,7 +182,7 @@ fn interactive(s: &mut Session) -> i32 {
     if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGINT, s.interrupt.clone()) {
         eprintln!("Warning: cannot handle Ctrl-C: {e}");
     }
-    let color = std::io::stdout().is_terminal();
+    let color = super::use_color();
     let mut rl: Editor<ShellHelper, DefaultHistory> = match Editor::new() {
         Ok(r) => r,
         Err(e) => {
