@@ -318,7 +318,7 @@ pub fn complete(line: &str) -> Vec<String> {
             names
                 .into_iter()
                 .filter(|n| n.starts_with(&up))
-                .map(|n| case(n)),
+                .map(&case),
         );
     } else if before == 1 {
         // Subcommands of a container: `CLIENT L<tab>`.
@@ -350,7 +350,7 @@ mod tests {
         for d in PLANNED {
             let g = format!("@{}", group_name(d.group));
             assert!(
-                help_text(&[g.clone()], false).contains(d.name),
+                help_text(std::slice::from_ref(&g), false).contains(d.name),
                 "{} not in {g}",
                 d.name
             );
