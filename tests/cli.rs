@@ -520,7 +520,7 @@ fn cli_shell_in_a_pty() {
 
 #[test]
 fn cli_reconnects_in_the_shell_after_a_restart() {
-    // In the shell (here fed by lines), a command after the server restarted on the same
+    // In the shell (under a pty), a command after the server restarted on the same
     // port reconnects and runs once.
     let dir = common::temp_dir("cli-restart");
     let v = Vole::start_in(&dir, &[]);

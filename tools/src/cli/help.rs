@@ -314,12 +314,7 @@ pub fn complete(line: &str) -> Vec<String> {
         }
         names.sort_unstable();
         names.dedup();
-        out.extend(
-            names
-                .into_iter()
-                .filter(|n| n.starts_with(&up))
-                .map(&case),
-        );
+        out.extend(names.into_iter().filter(|n| n.starts_with(&up)).map(&case));
     } else if before == 1 {
         // Subcommands of a container: `CLIENT L<tab>`.
         let first = words[0].to_ascii_uppercase();
