@@ -57,6 +57,7 @@ pub enum ServerCmd {
     Ssubscribe,
     Sunsubscribe,
     Spublish,
+    Monitor,
 }
 
 /// How a command is executed.
@@ -926,6 +927,7 @@ pub static COMMANDS: &[Command] = &[
     container("memory", "server", "4.0.0", "A container for memory diagnostics commands.", &MEMORY_SUBS),
     c("mget", -2, RF, KALL, "string", "1.0.0", "key [key ...]", "Atomically returns the string values of one or more keys.", E(string::mget)),
     container("module", "server", "4.0.0", "A container for module commands.", &MODULE_SUBS),
+    c("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, NK, "server", "1.0.0", "", "Listens for all requests received by the server in real-time.", S(SC::Monitor)),
     c("mset", -3, WD, KPAIRS, "string", "1.0.1", "key value [key value ...]", "Atomically creates or modifies the string values of one or more keys.", E(string::mset)),
     c("msetnx", -3, WD, KPAIRS, "string", "1.0.1", "key value [key value ...]", "Atomically modifies the string values of one or more keys only when all keys don't exist.", E(string::mset)),
     c("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NK, "transactions", "1.2.0", "", "Starts a transaction.", S(SC::Multi)),

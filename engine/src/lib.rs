@@ -18,6 +18,7 @@
 pub mod clock;
 pub mod cmd;
 pub mod command;
+pub mod command_docs;
 pub mod effect;
 pub mod glob;
 pub mod index;

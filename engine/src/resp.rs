@@ -579,6 +579,13 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
+/// Splits a line typed at a prompt into arguments exactly as an inline request is split
+/// (Redis's `sdssplitargs`, which redis-cli also uses for its prompt); `None` for unbalanced
+/// quotes. The CLI uses this so the shell and the server never disagree on quoting.
+pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
+    split_inline(line)
+}
+
 /// Splits an inline request line into arguments the way Redis's `sdssplitargs` does; `None`
 /// for unbalanced quotes.
 ///
@@ -875,13 +882,27 @@ pub enum Value {
 /// more bytes are needed. Enforces [`Limits::proto_max_bulk_len_bytes`] and
 /// [`Limits::max_multibulk_len`] while scanning, and nesting up to [`MAX_DEPTH`].
 pub fn parse_value(buf: &[u8], limits: &Limits) -> Result<Option<(Value, usize)>, ProtocolError> {
+    Ok(parse_value_texts(buf, limits)?.map(|(v, n, _)| (v, n)))
+}
+
+/// [`parse_value`], also returning the text of every RESP3 double (`,...`) in the order the
+/// doubles appear in the bytes (a pre-order walk: map keys before values, attributes before
+/// the value they annotate). A client that prints doubles as the server wrote them (redis-cli
+/// prints `(double) 1.1000000000000001`, not the shortest form) needs the text, which an
+/// `f64` cannot give back.
+#[allow(clippy::type_complexity)]
+pub fn parse_value_texts(
+    buf: &[u8],
+    limits: &Limits,
+) -> Result<Option<(Value, usize, Vec<Bytes>)>, ProtocolError> {
     let mut reader = Reader {
         buf,
         pos: 0,
         limits,
+        doubles: Vec::new(),
     };
     match reader.value(0) {
-        Ok(v) => Ok(Some((v, reader.pos))),
+        Ok(v) => Ok(Some((v, reader.pos, reader.doubles))),
         Err(Halt::More) => Ok(None),
         Err(Halt::Bad(e)) => Err(e),
     }
@@ -911,6 +932,8 @@ struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
     limits: &'a Limits,
+    /// Texts of the doubles read so far (see [`parse_value_texts`]).
+    doubles: Vec<Bytes>,
 }
 
 impl<'a> Reader<'a> {
@@ -1065,6 +1088,7 @@ impl<'a> Reader<'a> {
                     .filter(|s| !s.is_empty())
                     .and_then(|s| s.parse::<f64>().ok())
                     .ok_or(Halt::Bad(ProtocolError::InvalidDouble))?;
+                self.doubles.push(Bytes::copy_from_slice(line));
                 Ok(Value::Double(d))
             }
             b'(' => {

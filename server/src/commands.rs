@@ -114,6 +114,7 @@ pub fn run_now(s: &mut Session, which: ServerCmd, args: &[Bytes], in_exec: bool)
         ServerCmd::Spublish => Ok(crate::pubsub::spublish(s, args)),
         ServerCmd::Pubsub => crate::pubsub::pubsub(s, args),
         ServerCmd::Save | ServerCmd::Shutdown | ServerCmd::Exec => return None,
+        ServerCmd::Monitor => crate::monitor::start(s),
     };
     Some(r.unwrap_or_else(Reply::from))
 }

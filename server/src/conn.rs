@@ -325,10 +325,15 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
                 .reserve(READ_CHUNK_BYTES.max(hint.saturating_sub(io.inbuf.len())));
         }
         let mailbox = s.subs.mailbox.clone();
+        let monitor = s.server.monitors.get(info.id);
         let n = tokio::select! {
             r = io.sock.read_buf(&mut io.inbuf) => r?,
             _ = info.kill.notified() => return Ok(()),
             _ = mail(mailbox.as_deref()) => continue,
+            _ = crate::monitor::wait(&monitor) => {
+                crate::monitor::drain(&monitor, &mut io.out);
+                continue;
+            }
         };
         if info.killed.load(Ordering::Relaxed) {
             return Ok(());
@@ -552,6 +557,9 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
     if cmd.flags & flags::SKIP_SLOWLOG == 0 {
         s.server
             .maybe_slowlog(args, took, &s.info, s.slowlog_threshold_us);
+    }
+    if s.server.monitors.active() {
+        crate::monitor::feed(s, cmd, args);
     }
     outcome
 }

@@ -16,6 +16,7 @@ pub mod commands;
 pub mod config;
 pub mod conn;
 pub mod info;
+pub mod monitor;
 pub mod multi;
 pub mod notify;
 pub mod persistence;

@@ -144,6 +144,8 @@ pub struct Server {
     pub pubsub: crate::pubsub::PubSub,
     /// `notify-keyspace-events` flags (see [`crate::notify`]).
     pub notify_flags: AtomicU32,
+    /// Clients in MONITOR mode.
+    pub monitors: crate::monitor::Monitors,
 }
 
 impl Server {
@@ -189,6 +191,7 @@ impl Server {
             blocking,
             pubsub,
             notify_flags,
+            monitors: crate::monitor::Monitors::default(),
             ks,
             persist,
             config: RwLock::new(config),
@@ -275,6 +278,7 @@ impl Server {
     /// Forget a closed connection.
     pub fn unregister(&self, id: u64) {
         self.clients.lock().remove(&id);
+        self.monitors.remove(id);
     }
 
     /// Record a slow command if it took at least the configured threshold.

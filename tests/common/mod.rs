@@ -181,6 +181,11 @@ impl Redis {
     /// Start redis-server on a free port without persistence, or None if it is not installed
     /// (unless VOLE_REQUIRE_REDIS=1, as in CI, where its absence fails the test).
     pub fn start() -> Option<Redis> {
+        Redis::start_with(&[])
+    }
+
+    /// [`Redis::start`] with extra redis-server flags (`--enable-debug-command yes`).
+    pub fn start_with(extra: &[&str]) -> Option<Redis> {
         let found = Command::new("redis-server")
             .arg("--version")
             .output()
@@ -207,6 +212,7 @@ impl Redis {
                     "--enable-debug-command",
                     "local",
                 ])
+                .args(extra)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

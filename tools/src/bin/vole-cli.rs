@@ -1,0 +1,5 @@
+//! `vole-cli`: see `vole_tools::cli`.
+
+fn main() {
+    std::process::exit(vole_tools::cli::main());
+}
