@@ -579,6 +579,26 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
+/// Redis's `sdscatrepr`: a double-quoted string with `\n \r \t \a \b \\ \"` escaped and any
+/// other byte outside printable ASCII as `\xHH` (MONITOR lines, redis-cli's quoted output).
+pub fn repr(s: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for &b in s {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x07 => out.extend_from_slice(b"\\a"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x20..=0x7e => out.push(b),
+            _ => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+        }
+    }
+    out.push(b'"');
+}
+
 /// Splits a line typed at a prompt into arguments exactly as an inline request is split
 /// (Redis's `sdssplitargs`, which redis-cli also uses for its prompt); `None` for unbalanced
 /// quotes. The CLI uses this so the shell and the server never disagree on quoting.

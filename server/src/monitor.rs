@@ -145,7 +145,7 @@ pub fn feed(s: &Session, cmd: &Command, args: &[Bytes]) {
         if i >= redact_from && i < redact_from.saturating_add(2) {
             line.extend_from_slice(b"\"(redacted)\"");
         } else {
-            repr(a, &mut line);
+            vole_engine::resp::repr(a, &mut line);
         }
     }
     line.extend_from_slice(b"\r\n");
@@ -170,29 +170,9 @@ pub fn drain(m: &Option<Arc<Monitor>>, out: &mut BytesMut) {
     q.bytes = 0;
 }
 
-/// Redis's `sdscatrepr`: a double-quoted string with `\n \r \t \a \b \\ \"` escaped and any
-/// other non-printable byte as `\xHH`.
-fn repr(s: &[u8], out: &mut Vec<u8>) {
-    out.push(b'"');
-    for &b in s {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x07 => out.extend_from_slice(b"\\a"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x20..=0x7e => out.push(b),
-            _ => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
-        }
-    }
-    out.push(b'"');
-}
-
 #[cfg(test)]
 mod tests {
-    use super::repr;
+    use vole_engine::resp::repr;
 
     #[test]
     fn repr_escapes_like_redis() {

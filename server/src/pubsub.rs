@@ -318,10 +318,18 @@ impl PubSub {
         self.npatterns.load(Ordering::Relaxed) == 0 && self.channels.read().is_empty()
     }
 
-    /// PUBSUB CHANNELS [pattern]: channels with at least one subscriber.
-    pub fn channels(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
+    fn map(&self, shard: bool) -> &RwLock<HashMap<Bytes, Vec<Arc<Mailbox>>>> {
+        if shard {
+            &self.shard
+        } else {
+            &self.channels
+        }
+    }
+
+    /// PUBSUB CHANNELS / SHARDCHANNELS [pattern]: channels with at least one subscriber.
+    pub fn channels(&self, shard: bool, pattern: Option<&[u8]>) -> Vec<Bytes> {
         let glob = pattern.map(|p| GlobPattern::new(p, false));
-        self.channels
+        self.map(shard)
             .read()
             .keys()
             .filter(|c| glob.as_ref().is_none_or(|g| g.matches(c)))
@@ -330,8 +338,8 @@ impl PubSub {
     }
 
     /// Number of subscribers of `channel` (patterns not counted, as in Redis).
-    pub fn numsub(&self, channel: &[u8]) -> usize {
-        self.channels.read().get(channel).map_or(0, Vec::len)
+    pub fn numsub(&self, shard: bool, channel: &[u8]) -> usize {
+        self.map(shard).read().get(channel).map_or(0, Vec::len)
     }
 
     /// Number of distinct patterns subscribed to.
@@ -371,22 +379,6 @@ impl PubSub {
             mb.push(msg.clone(), &self.limits);
         }
         list.len()
-    }
-
-    /// PUBSUB SHARDCHANNELS [pattern].
-    pub fn shard_channels(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
-        let glob = pattern.map(|p| GlobPattern::new(p, false));
-        self.shard
-            .read()
-            .keys()
-            .filter(|c| glob.as_ref().is_none_or(|g| g.matches(c)))
-            .cloned()
-            .collect()
-    }
-
-    /// Number of subscribers of shard channel `channel`.
-    pub fn shard_numsub(&self, channel: &[u8]) -> usize {
-        self.shard.read().get(channel).map_or(0, Vec::len)
     }
 }
 
@@ -566,34 +558,21 @@ pub fn publish(s: &mut Session, args: &[Bytes]) -> Reply {
 pub fn pubsub(s: &mut Session, args: &[Bytes]) -> Result<Reply, CmdError> {
     let ps = &s.server.pubsub;
     let sub = &args[1];
-    if is(sub, "channels") {
+    let shard = is(sub, "shardchannels") || is(sub, "shardnumsub");
+    if is(sub, "channels") || is(sub, "shardchannels") {
         if args.len() > 3 {
-            return Err(CmdError::WrongArity("pubsub|channels".into()));
+            let name = String::from_utf8_lossy(sub).to_lowercase();
+            return Err(CmdError::WrongArity(format!("pubsub|{name}")));
         }
-        let list = ps.channels(args.get(2).map(|b| &b[..]));
+        let list = ps.channels(shard, args.get(2).map(|b| &b[..]));
         return Ok(Reply::Array(list.into_iter().map(Reply::Bulk).collect()));
     }
-    if is(sub, "numsub") {
+    if is(sub, "numsub") || is(sub, "shardnumsub") {
         // A flat array in RESP3 too, as Redis sends it.
         let mut out = Vec::with_capacity(2 * (args.len() - 2));
         for c in &args[2..] {
             out.push(Reply::Bulk(c.clone()));
-            out.push(Reply::Int(ps.numsub(c) as i64));
-        }
-        return Ok(Reply::Array(out));
-    }
-    if is(sub, "shardchannels") {
-        if args.len() > 3 {
-            return Err(CmdError::WrongArity("pubsub|shardchannels".into()));
-        }
-        let list = ps.shard_channels(args.get(2).map(|b| &b[..]));
-        return Ok(Reply::Array(list.into_iter().map(Reply::Bulk).collect()));
-    }
-    if is(sub, "shardnumsub") {
-        let mut out = Vec::with_capacity(2 * (args.len() - 2));
-        for c in &args[2..] {
-            out.push(Reply::Bulk(c.clone()));
-            out.push(Reply::Int(ps.shard_numsub(c) as i64));
+            out.push(Reply::Int(ps.numsub(shard, c) as i64));
         }
         return Ok(Reply::Array(out));
     }
@@ -650,7 +629,7 @@ mod tests {
             .bytes(Proto::Resp2)
             .starts_with(b"*4\r\n$8\r\npmessage"));
         assert!(got[0].bytes(Proto::Resp3).starts_with(b">4\r\n"));
-        assert_eq!(ps.numsub(b"news"), 1);
+        assert_eq!(ps.numsub(false, b"news"), 1);
         assert_eq!(ps.numpat(), 2);
         ps.unsubscribe(&a, b"news");
         ps.punsubscribe(&b, b"n*");

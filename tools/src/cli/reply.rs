@@ -95,25 +95,7 @@ pub enum Format {
     Csv,
 }
 
-/// Redis's `sdscatrepr`: double quotes, `\n \r \t \a \b \\ \"` escaped, any other byte
-/// outside printable ASCII as `\xHH`.
-pub fn repr(s: &[u8], out: &mut Vec<u8>) {
-    out.push(b'"');
-    for &b in s {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x07 => out.extend_from_slice(b"\\a"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x20..=0x7e => out.push(b),
-            _ => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
-        }
-    }
-    out.push(b'"');
-}
+pub use vole_engine::resp::repr;
 
 /// The whole output for one reply in `format`, trailing newline included. `delim` separates
 /// the elements of an aggregate in raw mode (redis-cli `-d`, default `\n`).
