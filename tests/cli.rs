@@ -491,6 +491,9 @@ fn cli_shell_in_a_pty() {
             "set greeting hello",
             "get greeting",
             "select 2",
+            "multi",
+            "incr n",
+            "exec",
             "help get",
             "quit",
         ] {
@@ -505,6 +508,8 @@ fn cli_shell_in_a_pty() {
     let text = out.text();
     assert!(text.contains(&format!("127.0.0.1:{p}> ")), "{text}");
     assert!(text.contains(&format!("127.0.0.1:{p}[2]> ")), "{text}");
+    assert!(text.contains(&format!("127.0.0.1:{p}[2](TX)> ")), "{text}");
+    assert!(text.contains("QUEUED"), "{text}");
     assert!(text.contains("\"hello\""), "{text}");
     assert!(
         text.contains("summary: Returns the string value of a key."),

@@ -79,6 +79,7 @@ pub fn main() -> i32 {
         target,
         conn: None,
         db: 0,
+        in_multi: false,
         interactive: false,
         interrupt: Arc::new(AtomicBool::new(false)),
         errors: 0,
@@ -143,6 +144,8 @@ pub struct Session {
     pub conn: Option<Conn>,
     /// The database selected now (the prompt shows it).
     pub db: i64,
+    /// Inside MULTI (the prompt shows `(TX)`, as redis-cli's does).
+    pub in_multi: bool,
     /// In the shell: reconnect when the server went away, print RESP3 pushes.
     pub interactive: bool,
     pub interrupt: Interrupt,
@@ -166,6 +169,8 @@ impl Session {
         if self.conn.is_some() {
             return true;
         }
+        // A new connection is outside any transaction the old one had open.
+        self.in_multi = false;
         let mut conn = match Conn::open(&self.target) {
             Ok(c) => c,
             Err(e) => {
@@ -293,6 +298,12 @@ impl Session {
                         self.db = String::from_utf8_lossy(&argv[1]).parse().unwrap_or(self.db);
                     } else if name == "reset" {
                         self.db = 0;
+                        self.in_multi = false;
+                    }
+                    if name == "multi" && !error {
+                        self.in_multi = true;
+                    } else if name == "exec" || name == "discard" {
+                        self.in_multi = false;
                     }
                     return Ran::Reply { error };
                 }

@@ -121,16 +121,19 @@ fn is_sensitive(argv: &[Bytes]) -> bool {
     }
 }
 
-/// The prompt: `127.0.0.1:7379>`, `127.0.0.1:7379[2]>` after SELECT 2, `not connected>`.
+/// The prompt: `127.0.0.1:7379>`, `127.0.0.1:7379[2]>` after SELECT 2, `(TX)` inside
+/// MULTI, `not connected>`.
 pub fn prompt(s: &Session) -> String {
     if s.conn.is_none() {
         return "not connected> ".to_string();
     }
-    if s.db != 0 {
-        format!("{}[{}]> ", s.addr(), s.db)
+    let db = if s.db != 0 {
+        format!("[{}]", s.db)
     } else {
-        format!("{}> ", s.addr())
-    }
+        String::new()
+    };
+    let tx = if s.in_multi { "(TX)" } else { "" };
+    format!("{}{db}{tx}> ", s.addr())
 }
 
 /// Hints and completion from the command tables.
