@@ -57,6 +57,11 @@ pub enum ServerCmd {
     Ssubscribe,
     Sunsubscribe,
     Spublish,
+    Eval,
+    Evalsha,
+    EvalRo,
+    EvalshaRo,
+    Script,
     Monitor,
 }
 
@@ -195,7 +200,7 @@ impl Command {
                 numkeys(1, &[])
             }
             "zunionstore" | "zinterstore" | "zdiffstore" => numkeys(2, &[1]),
-            "blmpop" | "bzmpop" => numkeys(2, &[]),
+            "blmpop" | "bzmpop" | "eval" | "evalsha" | "eval_ro" | "evalsha_ro" => numkeys(2, &[]),
             "sort" | "georadius" | "georadiusbymember" => {
                 let mut keys = self.key_positions(args.len());
                 let mut i = 2;
@@ -823,6 +828,64 @@ static PUBSUB_SUBS: [Command; 6] = [
     ),
 ];
 
+static SCRIPT_SUBS: [Command; 5] = [
+    c(
+        "exists",
+        -3,
+        NOSCRIPT,
+        NK,
+        "scripting",
+        "2.6.0",
+        "sha1 [sha1 ...]",
+        "Determines whether server-side Lua scripts exist in the script cache.",
+        S(SC::Script),
+    ),
+    c(
+        "flush",
+        -2,
+        NOSCRIPT,
+        NK,
+        "scripting",
+        "2.6.0",
+        "[ASYNC | SYNC]",
+        "Removes all server-side Lua scripts from the script cache.",
+        S(SC::Script),
+    ),
+    c(
+        "help",
+        2,
+        LOADING | STALE,
+        NK,
+        "scripting",
+        "5.0.0",
+        "",
+        "Returns helpful text about the different subcommands.",
+        S(SC::Script),
+    ),
+    c(
+        "kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        NK,
+        "scripting",
+        "2.6.0",
+        "",
+        "Terminates a server-side Lua script during execution.",
+        S(SC::Script),
+    ),
+    c(
+        "load",
+        3,
+        NOSCRIPT | STALE,
+        NK,
+        "scripting",
+        "2.6.0",
+        "script",
+        "Loads a server-side Lua script to the script cache.",
+        S(SC::Script),
+    ),
+];
+
 pub static COMMANDS: &[Command] = &[
     container("acl", "server", "6.0.0", "A container for Access List Control commands.", &ACL_SUBS),
     c("append", 3, WDF, K1, "string", "2.0.0", "key value", "Appends a string to the value of a key. Creates the key if it doesn't exist.", E(string::append)),
@@ -835,11 +898,11 @@ pub static COMMANDS: &[Command] = &[
     c("bitop", -4, WD, (2, -1, 1), "bitmap", "2.6.0", "<AND | OR | XOR | NOT> destkey key [key ...]", "Performs bitwise operations on multiple strings, and stores the result.", E(bitmap::bitop)),
     c("bitpos", -3, R, K1, "bitmap", "2.8.7", "key bit [start [end [BYTE | BIT]]]", "Finds the first set (1) or clear (0) bit in a string.", E(bitmap::bitpos)),
     c("blmove", 6, WD | NOSCRIPT | BLOCKING, K12, "list", "6.2.0", "source destination LEFT | RIGHT LEFT | RIGHT timeout", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", E(list::blmove)),
-    c("blmpop", -5, W | BLOCKING | MOVABLE_KEYS, NK, "list", "7.0.0", "timeout numkeys key [key ...] LEFT | RIGHT [COUNT count]", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", E(list::blmpop)),
+    c("blmpop", -5, W | BLOCKING | MOVABLE_KEYS | NOSCRIPT, NK, "list", "7.0.0", "timeout numkeys key [key ...] LEFT | RIGHT [COUNT count]", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", E(list::blmpop)),
     c("blpop", -3, W | NOSCRIPT | BLOCKING, KBLOCK, "list", "2.0.0", "key [key ...] timeout", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", E(list::bpop)),
     c("brpop", -3, W | NOSCRIPT | BLOCKING, KBLOCK, "list", "2.0.0", "key [key ...] timeout", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", E(list::bpop)),
     c("brpoplpush", 4, WD | NOSCRIPT | BLOCKING, K12, "list", "2.2.0", "source destination timeout", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", E(list::brpoplpush)),
-    c("bzmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, NK, "sorted_set", "7.0.0", "timeout numkeys key [key ...] <MIN | MAX> [COUNT count]", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", E(zset::bzmpop)),
+    c("bzmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS | NOSCRIPT, NK, "sorted_set", "7.0.0", "timeout numkeys key [key ...] <MIN | MAX> [COUNT count]", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", E(zset::bzmpop)),
     c("bzpopmax", -3, WRITE | NOSCRIPT | BLOCKING | FAST, KBLOCK, "sorted_set", "5.0.0", "key [key ...] timeout", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", E(zset::bzpop)),
     c("bzpopmin", -3, WRITE | NOSCRIPT | BLOCKING | FAST, KBLOCK, "sorted_set", "5.0.0", "key [key ...] timeout", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", E(zset::bzpop)),
     container("client", "connection", "2.4.0", "A container for client connection commands.", &CLIENT_SUBS),
@@ -864,6 +927,10 @@ pub static COMMANDS: &[Command] = &[
     c("del", -2, W, KALL, "generic", "1.0.0", "key [key ...]", "Deletes one or more keys.", E(keys::del)),
     c("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NK, "transactions", "2.0.0", "", "Discards a transaction.", S(SC::Discard)),
     c("echo", 2, FAST, NK, "connection", "1.0.0", "message", "Returns the given string.", S(SC::Echo)),
+    c("eval", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE | MOVABLE_KEYS, NK, "scripting", "2.6.0", "script numkeys [key [key ...]] [arg [arg ...]]", "Executes a server-side Lua script.", S(SC::Eval)),
+    c("eval_ro", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE | MOVABLE_KEYS | READONLY, NK, "scripting", "7.0.0", "script numkeys [key [key ...]] [arg [arg ...]]", "Executes a read-only server-side Lua script.", S(SC::EvalRo)),
+    c("evalsha", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE | MOVABLE_KEYS, NK, "scripting", "2.6.0", "sha1 numkeys [key [key ...]] [arg [arg ...]]", "Executes a server-side Lua script by SHA1 digest.", S(SC::Evalsha)),
+    c("evalsha_ro", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE | MOVABLE_KEYS | READONLY, NK, "scripting", "7.0.0", "sha1 numkeys [key [key ...]] [arg [arg ...]]", "Executes a read-only server-side Lua script by SHA1 digest.", S(SC::EvalshaRo)),
     c("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, NK, "transactions", "1.2.0", "", "Executes all commands in a transaction.", S(SC::Exec)),
     c("exists", -2, RF, KALL, "generic", "1.0.0", "key [key ...]", "Determines whether one or more keys exist.", E(keys::exists)),
     c("expire", -3, WF, K1, "generic", "1.0.0", "key seconds [NX | XX | GT | LT]", "Sets the expiration time of a key in seconds.", E(keys::expire)),
@@ -959,9 +1026,10 @@ pub static COMMANDS: &[Command] = &[
     c("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NK, "server", "1.0.0", "", "Synchronously saves the database(s) to disk.", S(SC::Save)),
     c("scan", -2, R, NK, "generic", "2.8.0", "cursor [MATCH pattern] [COUNT count] [TYPE type]", "Iterates over the key names in the database.", E(keys::scan)),
     c("scard", 2, RF, K1, "set", "1.0.0", "key", "Returns the number of members in a set.", E(set::scard)),
+    container("script", "scripting", "2.6.0", "A container for Lua scripts management commands.", &SCRIPT_SUBS),
     c("sdiff", -2, R, KALL, "set", "1.0.0", "key [key ...]", "Returns the difference of multiple sets.", E(set::sinter)),
     c("sdiffstore", -3, WD, KALL, "set", "1.0.0", "destination key [key ...]", "Stores the difference of multiple sets in a key.", E(set::sinterstore)),
-    c("select", 2, CONN, NK, "connection", "1.0.0", "index", "Changes the selected database.", S(SC::Select)),
+    c("select", 2, LOADING | STALE | FAST, NK, "connection", "1.0.0", "index", "Changes the selected database.", S(SC::Select)),
     c("set", -3, WD, K1, "string", "1.0.0", "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", E(string::set)),
     c("setbit", 4, WD, K1, "bitmap", "2.2.0", "key offset value", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", E(bitmap::setbit)),
     c("setex", 4, WD, K1, "string", "2.0.0", "key seconds value", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", E(string::setex)),

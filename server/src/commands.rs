@@ -113,6 +113,11 @@ pub fn run_now(s: &mut Session, which: ServerCmd, args: &[Bytes], in_exec: bool)
         ServerCmd::Publish => Ok(crate::pubsub::publish(s, args)),
         ServerCmd::Spublish => Ok(crate::pubsub::spublish(s, args)),
         ServerCmd::Pubsub => crate::pubsub::pubsub(s, args),
+        ServerCmd::Eval => Ok(crate::script::eval(s, args, false, false)),
+        ServerCmd::Evalsha => Ok(crate::script::eval(s, args, true, false)),
+        ServerCmd::EvalRo => Ok(crate::script::eval(s, args, false, true)),
+        ServerCmd::EvalshaRo => Ok(crate::script::eval(s, args, true, true)),
+        ServerCmd::Script => crate::script::script(s, args),
         ServerCmd::Save | ServerCmd::Shutdown | ServerCmd::Exec => return None,
         ServerCmd::Monitor => crate::monitor::start(s),
     };

@@ -107,6 +107,9 @@ pub struct Config {
     /// client-output-buffer-limit for the normal, replica and pubsub classes:
     /// (hard bytes, soft bytes, soft seconds), 0 = no limit.
     pub client_output_buffer_limit: [(u64, u64, u64); 3],
+    /// busy-reply-threshold (alias lua-time-limit): ms a script may run before other
+    /// clients get -BUSY.
+    pub busy_reply_threshold_ms: i64,
     /// notify-keyspace-events flags (see [`crate::notify`]); 0 = Redis's channels off.
     pub notify_keyspace_events: u32,
     pub timeout_s: u64,
@@ -135,6 +138,7 @@ impl Default for Config {
             client_query_buffer_limit: 1024 * 1024 * 1024,
             maxclients: 10000,
             notify_keyspace_events: 0,
+            busy_reply_threshold_ms: 5000,
             client_output_buffer_limit: [
                 (0, 0, 0),
                 (256 << 20, 64 << 20, 60),
@@ -343,6 +347,24 @@ pub static PARAMS: &[Param] = &[
         get: |c| c.maxclients.to_string(),
         set: |c, v| {
             c.maxclients = int_in(v, 1, i64::from(u32::MAX))? as usize;
+            Ok(())
+        },
+    },
+    Param {
+        name: "busy-reply-threshold",
+        mutable: true,
+        get: |c| c.busy_reply_threshold_ms.to_string(),
+        set: |c, v| {
+            c.busy_reply_threshold_ms = int_in(v, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "lua-time-limit",
+        mutable: true,
+        get: |c| c.busy_reply_threshold_ms.to_string(),
+        set: |c, v| {
+            c.busy_reply_threshold_ms = int_in(v, 0, i64::MAX)?;
             Ok(())
         },
     },

@@ -501,6 +501,12 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
         return Outcome::Reply(CmdError::NoAuth.into());
     }
     let write = cmd.flags & flags::WRITE != 0;
+    if cmd.flags & flags::ALLOW_BUSY == 0 && s.server.scripting.is_running() {
+        if let Err(e) = wait_for_script(s).await {
+            return Outcome::Reply(e.into());
+        }
+        s.now_ms = s.server.ks.now_ms();
+    }
     if s.proto == Proto::Resp2 && s.subs.count() > 0 && !allowed_when_subscribed(cmd) {
         crate::multi::flag_error(s);
         return Outcome::Reply(
@@ -562,6 +568,27 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
         crate::monitor::feed(s, cmd, args);
     }
     outcome
+}
+
+/// While another client's script runs, commands wait for it (a script is atomic), and once
+/// it has run past `busy-reply-threshold` they are refused with `-BUSY`, as in Redis.
+async fn wait_for_script(s: &Session) -> Result<(), CmdError> {
+    let sc = &s.server.scripting;
+    loop {
+        if !sc.is_running() {
+            return Ok(());
+        }
+        let threshold = s.server.config.read().busy_reply_threshold_ms;
+        if sc.busy(threshold) {
+            return Err(CmdError::Other(
+                "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.".into(),
+            ));
+        }
+        tokio::select! {
+            _ = sc.done.notified() => {}
+            _ = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
+        }
+    }
 }
 
 /// Commands a RESP2 client may send while subscribed.

@@ -21,4 +21,6 @@ pub mod multi;
 pub mod notify;
 pub mod persistence;
 pub mod pubsub;
+pub mod script;
+pub mod script_libs;
 pub mod server;

@@ -142,6 +142,8 @@ pub struct Server {
     /// Clients blocked by BLPOP and friends.
     pub blocking: Arc<crate::blocking::Blocking>,
     pub pubsub: crate::pubsub::PubSub,
+    /// The Lua engine (EVAL, SCRIPT).
+    pub scripting: crate::script::Scripting,
     /// `notify-keyspace-events` flags (see [`crate::notify`]).
     pub notify_flags: AtomicU32,
     /// Clients in MONITOR mode.
@@ -190,6 +192,7 @@ impl Server {
         Arc::new(Server {
             blocking,
             pubsub,
+            scripting: crate::script::Scripting::new(),
             notify_flags,
             monitors: crate::monitor::Monitors::default(),
             ks,
