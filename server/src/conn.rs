@@ -69,6 +69,31 @@ pub struct Session {
     pub subs: crate::pubsub::Subscriptions,
 }
 
+impl Session {
+    /// A stand-in holding the same server, client and namespace, and nothing else: takes
+    /// this session's place while a script borrows the real one.
+    pub fn placeholder(&self) -> Session {
+        Session {
+            server: self.server.clone(),
+            info: self.info.clone(),
+            db: self.db.clone(),
+            proto: self.proto,
+            authenticated: self.authenticated,
+            reply_mode: self.reply_mode,
+            close_after_reply: false,
+            limits: self.limits.clone(),
+            local: LocalStats::default(),
+            slowlog_threshold_us: self.slowlog_threshold_us,
+            now_ms: self.now_ms,
+            wrote: false,
+            unsynced: Vec::new(),
+            multi: None,
+            watching: None,
+            subs: Default::default(),
+        }
+    }
+}
+
 /// Counts a connection as busy for the life of one batch of commands, so shutdown can wait
 /// for commands in flight.
 struct InFlight<'a>(&'a Server);
@@ -501,7 +526,7 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
         return Outcome::Reply(CmdError::NoAuth.into());
     }
     let write = cmd.flags & flags::WRITE != 0;
-    if cmd.flags & flags::ALLOW_BUSY == 0 && s.server.scripting.is_running() {
+    if cmd.flags & flags::ALLOW_BUSY == 0 && s.server.scripting.running_longer_than(1) {
         if let Err(e) = wait_for_script(s).await {
             return Outcome::Reply(e.into());
         }
@@ -571,7 +596,9 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
 }
 
 /// While another client's script runs, commands wait for it (a script is atomic), and once
-/// it has run past `busy-reply-threshold` they are refused with `-BUSY`, as in Redis.
+/// it has run past `busy-reply-threshold` they are refused with `-BUSY`, as in Redis. (A
+/// script that started less than a millisecond ago is waited for on the locks it holds:
+/// short scripts never pay for an asynchronous wait.)
 async fn wait_for_script(s: &Session) -> Result<(), CmdError> {
     let sc = &s.server.scripting;
     loop {

@@ -66,8 +66,8 @@ pub struct Scripting {
     running: AtomicBool,
     /// When it started (ms since the server's epoch instant).
     started_ms: AtomicI64,
-    /// SCRIPT KILL asked the running script to stop.
-    kill: AtomicBool,
+    /// SCRIPT KILL asked the running script to stop (read by the VM's instruction hook).
+    kill: Arc<AtomicBool>,
     /// The running script has written (it can then not be killed).
     wrote: AtomicBool,
     /// `redis.setresp` of the running script: 2 or 3.
@@ -177,7 +177,7 @@ const ALLOWED: &[&str] = &[
 ];
 
 impl Vm {
-    fn new() -> mlua::Result<Vm> {
+    fn new(kill: Arc<AtomicBool>) -> mlua::Result<Vm> {
         let lua = Lua::new_with(
             StdLib::TABLE | StdLib::STRING | StdLib::MATH,
             LuaOptions::new(),
@@ -198,6 +198,16 @@ impl Vm {
             .set_name("=vole_init")
             .call(sandbox.clone())?;
         let xpcall: Function = g.raw_get("xpcall")?;
+        // Checked every 100k instructions: SCRIPT KILL stops a script that has not written.
+        lua.set_hook(
+            HookTriggers::new().every_nth_instruction(100_000),
+            move |_, _| {
+                if kill.load(Ordering::Acquire) {
+                    return Err(raise("ERR Script killed by user with SCRIPT KILL..."));
+                }
+                Ok(VmState::Continue)
+            },
+        );
         let handler = lua.create_function(error_handler)?;
         Ok(Vm {
             lua,
@@ -423,6 +433,9 @@ fn redis_table(lua: &Lua) -> mlua::Result<Table> {
             )),
         })?,
     )?;
+    r.raw_set("call", lua.create_function(bridge(true))?)?;
+    r.raw_set("pcall", lua.create_function(bridge(false))?)?;
+    r.raw_set("setresp", lua.create_function(setresp)?)?;
     r.raw_set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
     r.raw_set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
     Ok(r)
@@ -437,7 +450,8 @@ impl Default for Scripting {
 impl Scripting {
     /// A fresh engine.
     pub fn new() -> Scripting {
-        let vm = match Vm::new() {
+        let kill = Arc::new(AtomicBool::new(false));
+        let vm = match Vm::new(kill.clone()) {
             Ok(vm) => vm,
             // The init chunk is ours and fixed; failing here is a build defect.
             Err(e) => panic!("cannot initialise the Lua VM: {e}"),
@@ -446,7 +460,7 @@ impl Scripting {
             vm: Mutex::new(vm),
             running: AtomicBool::new(false),
             started_ms: AtomicI64::new(0),
-            kill: AtomicBool::new(false),
+            kill,
             wrote: AtomicBool::new(false),
             resp: AtomicU8::new(2),
             epoch: Instant::now(),
@@ -468,6 +482,12 @@ impl Scripting {
     /// Whether a script is running now.
     pub fn is_running(&self) -> bool {
         self.running.load(Ordering::Acquire)
+    }
+
+    /// Whether a script has been running for at least `ms` milliseconds.
+    pub fn running_longer_than(&self, ms: i64) -> bool {
+        self.running.load(Ordering::Acquire)
+            && self.now_ms() - self.started_ms.load(Ordering::Relaxed) >= ms
     }
 
     /// SCRIPT KILL.
@@ -593,16 +613,6 @@ fn eval_inner(
         .started_ms
         .store(scripting.now_ms(), Ordering::Relaxed);
     scripting.running.store(true, Ordering::Release);
-    let srv = server.clone();
-    lua.set_hook(
-        HookTriggers::new().every_nth_instruction(100_000),
-        move |_, _| {
-            if srv.scripting.kill.load(Ordering::Acquire) {
-                return Err(raise("ERR Script killed by user with SCRIPT KILL..."));
-            }
-            Ok(VmState::Continue)
-        },
-    );
     let w = ks.writer();
     s.now_ms = ks.now_ms();
     let mut wrote = false;
@@ -617,16 +627,8 @@ fn eval_inner(
             run()
         }
     };
-    // A long script holds this worker thread: let the runtime move other connections to
-    // another one, so SCRIPT KILL and the BUSY replies can be served meanwhile.
-    let outcome = match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(run_atomically)
-        }
-        _ => run_atomically(),
-    };
+    let outcome = run_atomically();
     drop(w);
-    lua.remove_hook();
     scripting.running.store(false, Ordering::Release);
     scripting.done.notify_waiters();
     // SELECT inside a script does not change the caller's database (Redis 7).
@@ -671,6 +673,15 @@ fn eval_inner(
     )))
 }
 
+/// What `redis.call` works with while a script runs: the caller's session (moved in for the
+/// duration, so the permanent bridge functions can reach it through the VM's app data).
+struct CallCtx {
+    session: Session,
+    read_only: bool,
+    wrote: bool,
+    resp3: bool,
+}
+
 /// Runs the compiled script under the error handler, with `redis.call` bridged to `s`.
 fn run_script(
     s: &mut Session,
@@ -680,60 +691,69 @@ fn run_script(
     wrote: &mut bool,
 ) -> mlua::Result<MultiValue> {
     let lua = &vm.lua;
-    let session = std::cell::RefCell::new(s);
-    let wrote_cell = std::cell::Cell::new(false);
-    let r = lua.scope(|scope| {
-        let bridge = |raise: bool| {
-            let session = &session;
-            let wrote_cell = &wrote_cell;
-            move |lua: &Lua, args: MultiValue| -> mlua::Result<Value> {
-                let mut s = session
-                    .try_borrow_mut()
-                    .map_err(|_| mlua::Error::runtime("redis.call re-entered"))?;
-                let (reply, write) = call_command(&mut s, lua, args, read_only)?;
-                if write && !reply.is_error() {
-                    wrote_cell.set(true);
-                    s.server.scripting.wrote.store(true, Ordering::Release);
-                }
-                if raise {
-                    if let Reply::Error(e) = &reply {
-                        return Err(raise_reply(e));
-                    }
-                }
-                let resp3 = s.server.scripting.resp.load(Ordering::Relaxed) == 3;
-                reply_to_lua(lua, &reply, resp3)
-            }
-        };
-        let call = scope.create_function(bridge(true))?;
-        let pcall = scope.create_function(bridge(false))?;
-        let setresp = scope.create_function(|_, v: Value| {
-            let n = match v {
-                Value::Integer(n) => n,
-                Value::Number(n) => n as i64,
-                _ => 0,
-            };
-            if n != 2 && n != 3 {
-                return Err(raise("ERR RESP version must be 2 or 3."));
-            }
-            if let Ok(s) = session.try_borrow() {
-                s.server.scripting.resp.store(n as u8, Ordering::Relaxed);
-            }
-            Ok(())
-        })?;
-        let redis: Table = vm.sandbox.raw_get("redis")?;
-        // `redis` is a read-only proxy; set on the table behind it.
-        let inner: Table = redis
-            .metatable()
-            .and_then(|m| m.raw_get::<Table>("__index").ok())
-            .unwrap_or(redis);
-        inner.raw_set("call", call)?;
-        inner.raw_set("pcall", pcall)?;
-        inner.raw_set("setresp", setresp)?;
-        vm.xpcall
-            .call::<MultiValue>((func.clone(), vm.handler.clone()))
+    let placeholder = s.placeholder();
+    let session = std::mem::replace(s, placeholder);
+    lua.set_app_data(CallCtx {
+        session,
+        read_only,
+        wrote: false,
+        resp3: false,
     });
-    *wrote = wrote_cell.get();
+    let r = vm
+        .xpcall
+        .call::<MultiValue>((func.clone(), vm.handler.clone()));
+    if let Some(ctx) = lua.remove_app_data::<CallCtx>() {
+        *wrote = ctx.wrote;
+        *s = ctx.session;
+        s.server
+            .scripting
+            .resp
+            .store(if ctx.resp3 { 3 } else { 2 }, Ordering::Relaxed);
+    }
     r
+}
+
+/// `redis.call` (`raise`) and `redis.pcall`.
+fn bridge(raise_errors: bool) -> impl Fn(&Lua, MultiValue) -> mlua::Result<Value> {
+    move |lua, args| {
+        let mut ctx = lua
+            .app_data_mut::<CallCtx>()
+            .ok_or_else(|| raise("ERR redis.call is only available while a script runs"))?;
+        let read_only = ctx.read_only;
+        let (reply, write) = call_command(&mut ctx.session, lua, args, read_only)?;
+        if write && !reply.is_error() {
+            ctx.wrote = true;
+            ctx.session
+                .server
+                .scripting
+                .wrote
+                .store(true, Ordering::Release);
+        }
+        let resp3 = ctx.resp3;
+        drop(ctx);
+        if raise_errors {
+            if let Reply::Error(e) = &reply {
+                return Err(raise_reply(e));
+            }
+        }
+        reply_to_lua(lua, &reply, resp3)
+    }
+}
+
+/// `redis.setresp(2|3)`.
+fn setresp(lua: &Lua, v: Value) -> mlua::Result<()> {
+    let n = match v {
+        Value::Integer(n) => n,
+        Value::Number(n) => n as i64,
+        _ => 0,
+    };
+    if n != 2 && n != 3 {
+        return Err(raise("ERR RESP version must be 2 or 3."));
+    }
+    if let Some(mut ctx) = lua.app_data_mut::<CallCtx>() {
+        ctx.resp3 = n == 3;
+    }
+    Ok(())
 }
 
 /// Runs one `redis.call` / `redis.pcall`: returns the reply and whether the command writes.
