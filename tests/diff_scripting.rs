@@ -194,6 +194,110 @@ const CASES: &[&[&str]] = &[
     ],
 ];
 
+/// Redis 7 functions.
+const FUNCTION_CASES: &[&[&str]] = &[
+    &[
+        "FUNCTION FLUSH",
+        "FUNCTION LOAD \"#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return {keys[1], args[1], #keys, #args} end)\"",
+        "FCALL myfunc 1 k a",
+        "FCALL myfunc 0",
+        "FCALL nosuch 0",
+        "FCALL myfunc -1",
+        "FCALL_RO myfunc 1 k a",
+        "FUNCTION LIST",
+        "FUNCTION LIST WITHCODE",
+        "FUNCTION LIST LIBRARYNAME my*",
+        "FUNCTION LIST LIBRARYNAME nomatch*",
+        "FUNCTION LOAD \"#!lua name=mylib\nredis.register_function('x', function() end)\"",
+        "FUNCTION LOAD REPLACE \"#!lua name=mylib\nredis.register_function('myfunc', function() return 'replaced' end)\"",
+        "FCALL myfunc 0",
+        "FUNCTION DELETE mylib",
+        "FUNCTION DELETE mylib",
+        "FCALL myfunc 0",
+    ],
+    &[
+        "FUNCTION FLUSH",
+        "FUNCTION LOAD \"#!lua name=rw\nredis.register_function{function_name='ro', callback=function(keys, args) return redis.call('get', keys[1]) end, flags={'no-writes'}, description='read it'}\"",
+        "SET k v",
+        "FCALL_RO ro 1 k",
+        "FCALL ro 1 k",
+        "FUNCTION LIST",
+        "FUNCTION LOAD \"#!lua name=w\nredis.register_function{function_name='bad', callback=function(keys) return redis.call('set', keys[1], 'x') end, flags={'no-writes'}}\"",
+        "FCALL bad 1 k",
+        "FUNCTION LOAD \"#!lua name=w2\nredis.register_function('boom', function() error('bad') end)\nredis.register_function('callerr', function() return redis.call('nosuch') end)\"",
+        "FCALL boom 0",
+        "FCALL callerr 0",
+    ],
+    &[
+        "FUNCTION LOAD \"return 1\"",
+        "FUNCTION LOAD \"#!lua\nreturn 1\"",
+        "FUNCTION LOAD \"#!lua name=other\nreturn 1\"",
+        "FUNCTION LOAD \"#!lua name=bad-name\n\"",
+        "FUNCTION LOAD \"#!lua name=other foo=bar\n\"",
+        "FUNCTION LOAD \"#!lua name=l2\nredis.register_function('f-x', function() end)\"",
+        "FUNCTION LOAD \"#!lua name=l2\nredis.call('set','a','b')\"",
+        "FUNCTION LOAD \"#!lua name=l2\nredis.register_function{function_name='z', callback=function() end, flags={'bogus'}}\"",
+        "FUNCTION LOAD \"#!lua name=l2\nlocal x = y\"",
+        "FUNCTION LOAD \"#!lua name=l3\nredis.register_function('dup', function() end)\nredis.register_function('dup', function() end)\"",
+        "FUNCTION LOAD \"#!lua name=l4\nredis.register_function('f1', function() end)\"",
+        "FUNCTION LOAD \"#!lua name=l5\nredis.register_function('f1', function() end)\"",
+        "FUNCTION FLUSH BAD",
+        "FUNCTION FLUSH ASYNC",
+        "FUNCTION KILL",
+        "FUNCTION STATS",
+        "EXISTS a",
+    ],
+];
+
+#[test]
+fn functions_match_redis_resp2() {
+    diff::run(FUNCTION_CASES, &[], &[], 2);
+}
+
+#[test]
+fn functions_match_redis_resp3() {
+    diff::run(FUNCTION_CASES, &[], &[], 3);
+}
+
+#[test]
+fn function_libraries_survive_restarts_from_the_log_and_from_a_snapshot() {
+    let dir = common::temp_dir("function-restart");
+    let lib = "#!lua name=counter\nredis.register_function('bump', function(keys) return redis.call('incr', keys[1]) end)";
+    {
+        let vole = Vole::start_in(&dir, &["--appendfsync", "always"]);
+        let mut c = vole.raw();
+        assert_eq!(c.cmd(&["FUNCTION", "LOAD", lib]), common::bulk("counter"));
+        assert_eq!(c.cmd(&["FCALL", "bump", "1", "n"]), Value::Int(1));
+        vole.kill9();
+    }
+    {
+        // From the log.
+        let vole = Vole::start_in(&dir, &[]);
+        let mut c = vole.raw();
+        assert_eq!(c.cmd(&["FCALL", "bump", "1", "n"]), Value::Int(2));
+        assert_eq!(c.cmd(&["SAVE"]), Value::Simple("OK".into()));
+        assert_eq!(vole.shutdown(&[]), Some(0));
+    }
+    {
+        // From the snapshot.
+        let vole = Vole::start_in(&dir, &["--appendfsync", "always"]);
+        let mut c = vole.raw();
+        assert_eq!(c.cmd(&["FCALL", "bump", "1", "n"]), Value::Int(3));
+        assert_eq!(
+            c.cmd(&["FUNCTION", "DELETE", "counter"]),
+            Value::Simple("OK".into())
+        );
+        vole.kill9();
+    }
+    let vole = Vole::start_in(&dir, &[]);
+    let mut c = vole.raw();
+    assert!(is_err(
+        &c.cmd(&["FCALL", "bump", "1", "n"]),
+        "ERR Function not found"
+    ));
+    assert_eq!(c.cmd(&["GET", "n"]), common::bulk("3"));
+}
+
 /// Differences we accept: Redis 7.2 behaviour where 7.0 differs.
 const EXPECTED_TO_DIFFER: &[(&str, &str)] = &[(
     "EVAL \"local ok, e = pcall(redis.call, 'nosuch') return e.err\" 0",

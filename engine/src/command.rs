@@ -62,6 +62,9 @@ pub enum ServerCmd {
     EvalRo,
     EvalshaRo,
     Script,
+    Fcall,
+    FcallRo,
+    Function,
     Monitor,
 }
 
@@ -200,7 +203,8 @@ impl Command {
                 numkeys(1, &[])
             }
             "zunionstore" | "zinterstore" | "zdiffstore" => numkeys(2, &[1]),
-            "blmpop" | "bzmpop" | "eval" | "evalsha" | "eval_ro" | "evalsha_ro" => numkeys(2, &[]),
+            "blmpop" | "bzmpop" | "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall"
+            | "fcall_ro" => numkeys(2, &[]),
             "sort" | "georadius" | "georadiusbymember" => {
                 let mut keys = self.key_positions(args.len());
                 let mut i = 2;
@@ -886,6 +890,86 @@ static SCRIPT_SUBS: [Command; 5] = [
     ),
 ];
 
+static FUNCTION_SUBS: [Command; 7] = [
+    c(
+        "delete",
+        3,
+        WRITE | NOSCRIPT,
+        NK,
+        "scripting",
+        "7.0.0",
+        "library-name",
+        "Deletes a library and its functions.",
+        S(SC::Function),
+    ),
+    c(
+        "flush",
+        -2,
+        WRITE | NOSCRIPT,
+        NK,
+        "scripting",
+        "7.0.0",
+        "[ASYNC | SYNC]",
+        "Deletes all libraries and functions.",
+        S(SC::Function),
+    ),
+    c(
+        "help",
+        2,
+        LOADING | STALE,
+        NK,
+        "scripting",
+        "7.0.0",
+        "",
+        "Returns helpful text about the different subcommands.",
+        S(SC::Function),
+    ),
+    c(
+        "kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        NK,
+        "scripting",
+        "7.0.0",
+        "",
+        "Terminates a function during execution.",
+        S(SC::Function),
+    ),
+    c(
+        "list",
+        -2,
+        NOSCRIPT,
+        NK,
+        "scripting",
+        "7.0.0",
+        "[LIBRARYNAME library-name-pattern] [WITHCODE]",
+        "Returns information about all libraries.",
+        S(SC::Function),
+    ),
+    c(
+        "load",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        NK,
+        "scripting",
+        "7.0.0",
+        "[REPLACE] function-code",
+        "Creates a library.",
+        S(SC::Function),
+    ),
+    c(
+        "stats",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        NK,
+        "scripting",
+        "7.0.0",
+        "",
+        "Returns information about a function during execution.",
+        S(SC::Function),
+    ),
+];
+
 pub static COMMANDS: &[Command] = &[
     container("acl", "server", "6.0.0", "A container for Access List Control commands.", &ACL_SUBS),
     c("append", 3, WDF, K1, "string", "2.0.0", "key value", "Appends a string to the value of a key. Creates the key if it doesn't exist.", E(string::append)),
@@ -936,8 +1020,11 @@ pub static COMMANDS: &[Command] = &[
     c("expire", -3, WF, K1, "generic", "1.0.0", "key seconds [NX | XX | GT | LT]", "Sets the expiration time of a key in seconds.", E(keys::expire)),
     c("expireat", -3, WF, K1, "generic", "1.2.0", "key unix-time-seconds [NX | XX | GT | LT]", "Sets the expiration time of a key to a Unix timestamp.", E(keys::expire)),
     c("expiretime", 2, RF, K1, "generic", "7.0.0", "key", "Returns the expiration time of a key as a Unix timestamp.", E(keys::ttl)),
+    c("fcall", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE | MOVABLE_KEYS, NK, "scripting", "7.0.0", "function numkeys [key [key ...]] [arg [arg ...]]", "Invokes a function.", S(SC::Fcall)),
+    c("fcall_ro", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE | MOVABLE_KEYS | READONLY, NK, "scripting", "7.0.0", "function numkeys [key [key ...]] [arg [arg ...]]", "Invokes a read-only function.", S(SC::FcallRo)),
     c("flushall", -1, W, NK, "server", "1.0.0", "[ASYNC | SYNC]", "Removes all keys from all databases.", E(keys::flushall)),
     c("flushdb", -1, W, NK, "server", "1.0.0", "[ASYNC | SYNC]", "Remove all keys from the current database.", E(keys::flushdb)),
+    container("function", "scripting", "7.0.0", "A container for function commands.", &FUNCTION_SUBS),
     c("geoadd", -5, WD, K1, "geo", "3.2.0", "key [NX | XX] [CH] longitude latitude member [longitude latitude member ...]", "Adds one or more members to a geospatial index. The key is created if it doesn't exist.", E(geo::geoadd)),
     c("geodist", -4, R, K1, "geo", "3.2.0", "key member1 member2 [M | KM | FT | MI]", "Returns the distance between two members of a geospatial index.", E(geo::geodist)),
     c("geohash", -2, R, K1, "geo", "3.2.0", "key [member [member ...]]", "Returns members from a geospatial index as geohash strings.", E(geo::geohash)),

@@ -23,6 +23,9 @@
 //!   op 8  NS_CREATE  id:varint  name:bytes
 //!   op 9  NS_DROP    name:bytes
 //!   op 10 COLL       db  key:bytes  tag:u8  body:bytes    (a collection change)
+//!   op 11 FUNC_LOAD  library:bytes  code:bytes        (FUNCTION LOAD, replacing)
+//!   op 12 FUNC_DEL   library:bytes                    (FUNCTION DELETE)
+//!   op 13 FUNC_FLUSH                                  (FUNCTION FLUSH)
 //! value    := tag:u8 ...            (tags and layouts: crate::types)
 //!   tag 0  string    raw:u8 (0|1)  data:bytes
 //! ```
@@ -55,6 +58,9 @@ const OP_FLUSHALL: u8 = 7;
 const OP_NS_CREATE: u8 = 8;
 const OP_NS_DROP: u8 = 9;
 const OP_COLL: u8 = 10;
+const OP_FUNC_LOAD: u8 = 11;
+const OP_FUNC_DEL: u8 = 12;
+const OP_FUNC_FLUSH: u8 = 13;
 
 use crate::types::{TAG_HASH, TAG_LIST, TAG_SET, TAG_STRING, TAG_ZSET};
 
@@ -271,6 +277,24 @@ impl RecordBuf {
     pub fn ns_drop(&mut self, name: &str) {
         self.op(OP_NS_DROP, None);
         put_bytes(&mut self.buf, name.as_bytes());
+    }
+
+    /// Function library `name` now has `code` (FUNCTION LOAD).
+    pub fn func_load(&mut self, name: &str, code: &[u8]) {
+        self.op(OP_FUNC_LOAD, None);
+        put_bytes(&mut self.buf, name.as_bytes());
+        put_bytes(&mut self.buf, code);
+    }
+
+    /// Function library `name` was deleted.
+    pub fn func_del(&mut self, name: &str) {
+        self.op(OP_FUNC_DEL, None);
+        put_bytes(&mut self.buf, name.as_bytes());
+    }
+
+    /// Every function library was deleted.
+    pub fn func_flush(&mut self) {
+        self.op(OP_FUNC_FLUSH, None);
     }
 
     /// The collection of type `tag` at `key` changed as `body` says (see [`crate::types`]).
@@ -527,6 +551,20 @@ pub enum Effect<'a> {
         /// Name.
         name: &'a str,
     },
+    /// See [`RecordBuf::func_load`].
+    FuncLoad {
+        /// Library name.
+        name: &'a str,
+        /// Its code.
+        code: &'a [u8],
+    },
+    /// See [`RecordBuf::func_del`].
+    FuncDel {
+        /// Library name.
+        name: &'a str,
+    },
+    /// See [`RecordBuf::func_flush`].
+    FuncFlush,
     /// See [`RecordBuf::coll`].
     Coll {
         /// Namespace id.
@@ -564,6 +602,9 @@ impl Effect<'_> {
             Effect::FlushAll => buf.flushall(),
             Effect::NsCreate { id, name } => buf.ns_create(*id, name),
             Effect::NsDrop { name } => buf.ns_drop(name),
+            Effect::FuncLoad { name, code } => buf.func_load(name, code),
+            Effect::FuncDel { name } => buf.func_del(name),
+            Effect::FuncFlush => buf.func_flush(),
             Effect::Coll { db, key, tag, body } => buf.coll(*db, key, *tag, body),
         }
     }
@@ -631,6 +672,12 @@ pub fn decode_record(kind: u8, payload: &[u8]) -> Result<Record<'_>, DecodeError
                 name: c.name()?,
             },
             OP_NS_DROP => Effect::NsDrop { name: c.name()? },
+            OP_FUNC_LOAD => Effect::FuncLoad {
+                name: c.name()?,
+                code: c.bytes()?,
+            },
+            OP_FUNC_DEL => Effect::FuncDel { name: c.name()? },
+            OP_FUNC_FLUSH => Effect::FuncFlush,
             OP_COLL => {
                 let db = c.u32("db")?;
                 let key = c.bytes()?;
@@ -785,6 +832,13 @@ fn apply_effect(ks: &Keyspace, w: &mut Writer<'_>, e: &Effect<'_>) -> Result<(),
             ks.drop_namespace_with(name, w)
                 .map_err(ApplyError::Namespace)?;
         }
+        Effect::FuncLoad { name, code } => {
+            ks.function_load(w, name, bytes::Bytes::copy_from_slice(code));
+        }
+        Effect::FuncDel { name } => {
+            ks.function_delete(w, name);
+        }
+        Effect::FuncFlush => ks.function_flush(w),
         Effect::Coll { db, key, tag, body } => {
             let db = db_of(*db)?;
             let k = db.locate(key);
@@ -861,10 +915,26 @@ mod tests {
         b.flushall();
         b.ns_create(16, "staging");
         b.ns_drop("staging");
+        b.func_load(
+            "lib",
+            b"#!lua name=lib\nredis.register_function('f', function() end)",
+        );
+        b.func_del("lib");
+        b.func_flush();
         let rec = decode_record(KIND_EFFECTS, b.payload()).expect("decodes");
         assert_eq!(rec.origin, 7);
         assert_eq!(rec.hlc, 123_456);
-        assert_eq!(rec.effects.len(), 9);
+        assert_eq!(rec.effects.len(), 12);
+        assert_eq!(rec.effects[10], Effect::FuncDel { name: "lib" });
+        assert_eq!(rec.effects[11], Effect::FuncFlush);
+        let mut again = RecordBuf::default();
+        again.reset(7, 123_456);
+        rec.effects.iter().for_each(|e| e.encode_into(&mut again));
+        assert_eq!(
+            again.payload(),
+            b.payload(),
+            "re-encoding gives the same bytes"
+        );
         assert_eq!(
             rec.effects[0],
             Effect::Set {

@@ -790,6 +790,10 @@ pub struct Keyspace {
     atomic_seq: AtomicU64,
     /// Watched keys (WATCH).
     pub watches: Watches,
+    /// Function libraries (FUNCTION LOAD): name -> code, persisted like keys.
+    functions: RwLock<BTreeMap<String, bytes::Bytes>>,
+    /// Bumped on every change to `functions` (the server recompiles when it moved).
+    functions_version: AtomicU64,
     /// Someone listens for keyspace notifications: writers report changed keys.
     key_events: AtomicBool,
     clock: Arc<dyn Clock>,
@@ -833,6 +837,8 @@ impl Keyspace {
             writer: ReentrantMutex::new(RefCell::new(WriterState::default())),
             atomic_seq: AtomicU64::new(0),
             watches: Watches::default(),
+            functions: RwLock::new(BTreeMap::new()),
+            functions_version: AtomicU64::new(0),
             key_events: AtomicBool::new(false),
             clock,
             log: OnceLock::new(),
@@ -844,6 +850,51 @@ impl Keyspace {
             ready_listener: OnceLock::new(),
             stats: Stats::default(),
         }
+    }
+
+    /// Stores function library `name` (logged).
+    pub fn function_load(&self, w: &mut Writer<'_>, name: &str, code: bytes::Bytes) {
+        if let Some(mut r) = w.record() {
+            r.func_load(name, &code);
+        }
+        self.functions.write().insert(name.to_string(), code);
+        self.functions_version.fetch_add(1, Ordering::Release);
+    }
+
+    /// Deletes function library `name` (logged); false when there was none.
+    pub fn function_delete(&self, w: &mut Writer<'_>, name: &str) -> bool {
+        if self.functions.write().remove(name).is_none() {
+            return false;
+        }
+        if let Some(mut r) = w.record() {
+            r.func_del(name);
+        }
+        self.functions_version.fetch_add(1, Ordering::Release);
+        true
+    }
+
+    /// Deletes every function library (logged).
+    pub fn function_flush(&self, w: &mut Writer<'_>) {
+        if let Some(mut r) = w.record() {
+            r.func_flush();
+        }
+        self.functions.write().clear();
+        self.functions_version.fetch_add(1, Ordering::Release);
+    }
+
+    /// Every function library, as (name, code), and the version they are at.
+    pub fn function_libraries(&self) -> (u64, Vec<(String, bytes::Bytes)>) {
+        let map = self.functions.read();
+        let version = self.functions_version.load(Ordering::Acquire);
+        (
+            version,
+            map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        )
+    }
+
+    /// The version of the function libraries (changes with every load, delete or flush).
+    pub fn functions_version(&self) -> u64 {
+        self.functions_version.load(Ordering::Acquire)
     }
 
     /// Turns the reporting of changed keys for keyspace notifications on or off (see

@@ -27,6 +27,8 @@
 //! ```
 
 use std::collections::HashMap;
+
+use bytes::Bytes;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -37,7 +39,8 @@ use crate::keyspace::{Db, Item, Keyspace, SnapState, SHARDS};
 /// Positions written per batch (and so the longest a writer of one shard waits).
 pub const BATCH: usize = 256;
 
-const APP_META_VERSION: u8 = 1;
+/// Version 1: the namespace table. Version 2 adds the function libraries after it.
+const APP_META_VERSION: u8 = 2;
 
 /// Appends one snapshot entry.
 pub fn encode_entry(out: &mut Vec<u8>, db: u32, key: &[u8], item: &Item) {
@@ -75,12 +78,18 @@ pub fn begin_snapshot(ks: &Arc<Keyspace>) -> Result<SnapshotJob, SnapshotBusy> {
         }
     }
     let named = ks.named_namespaces();
+    let (_, libraries) = ks.function_libraries();
     drop(w);
     let mut app = vec![APP_META_VERSION];
     put_uvarint(&mut app, named.len() as u64);
     for (id, name) in &named {
         put_uvarint(&mut app, u64::from(*id));
         put_bytes(&mut app, name.as_bytes());
+    }
+    put_uvarint(&mut app, libraries.len() as u64);
+    for (name, code) in &libraries {
+        put_bytes(&mut app, name.as_bytes());
+        put_bytes(&mut app, code);
     }
     Ok(SnapshotJob {
         ks: ks.clone(),
@@ -236,21 +245,45 @@ pub fn decode_entry(entry: &[u8]) -> Result<DecodedEntry<'_>, LoadError> {
 
 /// The namespace table stored in a snapshot's application metadata, as (id, name).
 pub fn decode_app_meta(app: &[u8]) -> Result<Vec<(u32, String)>, LoadError> {
-    let mut c = Cursor::new(app);
-    let version = c.u8()?;
-    if version != APP_META_VERSION {
-        return Err(LoadError::MetaVersion(version));
+    Ok(AppMeta::decode(app)?.namespaces)
+}
+
+/// A snapshot's application metadata.
+#[derive(Debug, Default)]
+pub struct AppMeta {
+    /// Named namespaces as (id, name).
+    pub namespaces: Vec<(u32, String)>,
+    /// Function libraries as (name, code) (version 2).
+    pub libraries: Vec<(String, Bytes)>,
+}
+
+impl AppMeta {
+    /// Decodes version 1 or 2 metadata. Total: never panics, whatever the bytes.
+    pub fn decode(app: &[u8]) -> Result<AppMeta, LoadError> {
+        let mut c = Cursor::new(app);
+        let version = c.u8()?;
+        if version != 1 && version != APP_META_VERSION {
+            return Err(LoadError::MetaVersion(version));
+        }
+        let mut meta = AppMeta::default();
+        let count = c.uvarint()?;
+        for _ in 0..count {
+            let id = c.u32("namespace id")?;
+            meta.namespaces.push((id, c.name()?.to_string()));
+        }
+        if version >= 2 {
+            let count = c.uvarint()?;
+            for _ in 0..count {
+                let name = c.name()?.to_string();
+                let code = Bytes::copy_from_slice(c.bytes()?);
+                meta.libraries.push((name, code));
+            }
+        }
+        if !c.is_at_end() {
+            return Err(LoadError::Trailing(app.len() - c.pos()));
+        }
+        Ok(meta)
     }
-    let count = c.uvarint()?;
-    let mut out = Vec::new();
-    for _ in 0..count {
-        let id = c.u32("namespace id")?;
-        out.push((id, c.name()?.to_string()));
-    }
-    if !c.is_at_end() {
-        return Err(LoadError::Trailing(app.len() - c.pos()));
-    }
-    Ok(out)
 }
 
 /// Loads snapshot entries into a keyspace (empty, at start-up, before any client or writer
@@ -264,30 +297,23 @@ pub struct Loader<'a> {
 /// Prepares `ks` for loading a snapshot with application metadata `app`: creates its
 /// namespaces.
 pub fn loader<'a>(ks: &'a Keyspace, app: &[u8]) -> Result<Loader<'a>, LoadError> {
-    let mut c = Cursor::new(app);
-    let version = c.u8()?;
-    if version != APP_META_VERSION {
-        return Err(LoadError::MetaVersion(version));
-    }
+    let meta = AppMeta::decode(app)?;
     let mut w = ks.replay_writer();
     let mut dbs: HashMap<u32, Arc<Db>> = HashMap::new();
     for db in ks.all_dbs() {
         dbs.insert(db.id, db);
     }
-    let count = c.uvarint()?;
-    for _ in 0..count {
-        let id = c.u32("namespace id")?;
-        let name = c.name()?;
+    for (id, name) in &meta.namespaces {
         let db = match ks.namespace(name) {
-            Some(db) if db.id == id => db,
+            Some(db) if db.id == *id => db,
             _ => ks
-                .create_namespace_with_id(name, id, &mut w)
+                .create_namespace_with_id(name, *id, &mut w)
                 .map_err(|e| LoadError::Namespace(name.to_string(), e.to_string()))?,
         };
-        dbs.insert(id, db);
+        dbs.insert(*id, db);
     }
-    if !c.is_at_end() {
-        return Err(LoadError::Trailing(app.len() - c.pos()));
+    for (name, code) in meta.libraries {
+        ks.function_load(&mut w, &name, code);
     }
     drop(w);
     Ok(Loader { ks, dbs })
@@ -316,7 +342,7 @@ impl Loader<'_> {
 /// Fuzz entry point for entry decoding: never panics.
 pub fn fuzz_entry(data: &[u8]) {
     let ks = Keyspace::new(Arc::new(crate::clock::ManualClock::new(0)));
-    let outcome = match loader(&ks, &[APP_META_VERSION, 0]) {
+    let outcome = match loader(&ks, &[APP_META_VERSION, 0, 0]) {
         Ok(l) => l.add(data).is_ok(),
         Err(_) => false,
     };
@@ -470,7 +496,7 @@ mod tests {
     fn bad_entries_are_errors_not_panics() {
         // Proves the entry decoder refuses truncated and unknown input.
         let ks = ks();
-        let l = loader(&ks, &[APP_META_VERSION, 0]).expect("meta");
+        let l = loader(&ks, &[APP_META_VERSION, 0, 0]).expect("meta");
         let mut e = Vec::new();
         let item = Item::new(Value::string(b"v"), 0);
         encode_entry(&mut e, 0, b"k", &item);

@@ -118,6 +118,9 @@ pub fn run_now(s: &mut Session, which: ServerCmd, args: &[Bytes], in_exec: bool)
         ServerCmd::EvalRo => Ok(crate::script::eval(s, args, false, true)),
         ServerCmd::EvalshaRo => Ok(crate::script::eval(s, args, true, true)),
         ServerCmd::Script => crate::script::script(s, args),
+        ServerCmd::Fcall => Ok(crate::function::fcall(s, args, false)),
+        ServerCmd::FcallRo => Ok(crate::function::fcall(s, args, true)),
+        ServerCmd::Function => crate::function::function(s, args),
         ServerCmd::Save | ServerCmd::Shutdown | ServerCmd::Exec => return None,
         ServerCmd::Monitor => crate::monitor::start(s),
     };

@@ -45,14 +45,16 @@ const LUA_MEMORY_LIMIT: usize = 1 << 30;
 const MAX_DEPTH: usize = 128;
 
 /// The VM and its compiled scripts.
-struct Vm {
-    lua: Lua,
+pub(crate) struct Vm {
+    pub(crate) lua: Lua,
     /// The table scripts read their globals from (KEYS and ARGV are set here per call).
-    sandbox: Table,
+    pub(crate) sandbox: Table,
     /// The read-only view of `sandbox` given to scripts as their environment.
-    env: Table,
-    xpcall: Function,
-    handler: Function,
+    pub(crate) env: Table,
+    pub(crate) xpcall: Function,
+    pub(crate) handler: Function,
+    /// Function libraries (FUNCTION LOAD), compiled.
+    pub(crate) functions: crate::function::Functions,
     /// sha1 (lower-case hex) -> compiled function.
     funcs: HashMap<String, Function>,
     /// sha1 -> source, for SCRIPT EXISTS and EVALSHA.
@@ -61,7 +63,7 @@ struct Vm {
 
 /// The scripting engine of a server.
 pub struct Scripting {
-    vm: Mutex<Vm>,
+    pub(crate) vm: Mutex<Vm>,
     /// A script is running (set and cleared by the thread running it).
     running: AtomicBool,
     /// When it started (ms since the server's epoch instant).
@@ -77,13 +79,13 @@ pub struct Scripting {
     pub done: tokio::sync::Notify,
 }
 
-fn lua_err(e: mlua::Error) -> CmdError {
+pub(crate) fn lua_err(e: mlua::Error) -> CmdError {
     CmdError::err(format!("Lua: {e}").replace(['\r', '\n'], " "))
 }
 
 /// The message of an error value raised in Lua (a string, an mlua error, or a table with
 /// `err`).
-fn error_text(v: &Value) -> String {
+pub(crate) fn error_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.to_string_lossy(),
         Value::Error(e) => plain_error(e),
@@ -96,7 +98,7 @@ fn error_text(v: &Value) -> String {
 }
 
 /// An mlua error without mlua's decorations (`runtime error: `, callback tracebacks).
-fn plain_error(e: &mlua::Error) -> String {
+pub(crate) fn plain_error(e: &mlua::Error) -> String {
     match e {
         mlua::Error::RuntimeError(m) => m.clone(),
         mlua::Error::CallbackError { cause, .. } => plain_error(cause),
@@ -115,8 +117,11 @@ local function readonly(t)
     __metatable = false,
   })
 end
+-- While a function library loads, `redis` is the loading API (register_function).
+local loading_redis = nil
 local env = setmetatable({}, {
   __index = function(_, k)
+    if k == "redis" and loading_redis ~= nil then return loading_redis end
     local v = rawget(sandbox, k)
     if v == nil then
       error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
@@ -145,7 +150,22 @@ sandbox.loadstring = function(s, name)
   if f then setfenv(f, env) end
   return f, e
 end
-return env
+local function set_loading(r) loading_redis = r end
+-- A read-only table whose missing fields are errors, like missing globals.
+local function strict(t)
+  return setmetatable({}, {
+    __index = function(_, k)
+      local v = rawget(t, k)
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      end
+      return v
+    end,
+    __newindex = function() error("Attempt to modify a readonly table", 2) end,
+    __metatable = false,
+  })
+end
+return env, set_loading, strict
 "#;
 
 /// Globals scripts may read (Redis 7's allow-list, without `getfenv`/`setfenv`).
@@ -193,11 +213,12 @@ impl Vm {
         }
         sandbox.raw_set("redis", redis_table(&lua)?)?;
         crate::script_libs::install(&lua, &sandbox)?;
-        let env: Table = lua
+        let (env, set_loading, strict): (Table, Function, Function) = lua
             .load(INIT)
             .set_name("=vole_init")
             .call(sandbox.clone())?;
         let xpcall: Function = g.raw_get("xpcall")?;
+        let lua_for_functions = lua.clone();
         // Checked every 100k instructions: SCRIPT KILL stops a script that has not written.
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(100_000),
@@ -215,6 +236,7 @@ impl Vm {
             env,
             xpcall,
             handler,
+            functions: crate::function::Functions::new(&lua_for_functions, set_loading, strict)?,
             funcs: HashMap::new(),
             bodies: HashMap::new(),
         })
@@ -258,7 +280,7 @@ impl std::fmt::Display for ScriptErr {
 
 impl std::error::Error for ScriptErr {}
 
-fn raise(text: impl Into<String>) -> mlua::Error {
+pub(crate) fn raise(text: impl Into<String>) -> mlua::Error {
     mlua::Error::external(ScriptErr(text.into()))
 }
 
@@ -468,7 +490,7 @@ impl Scripting {
         }
     }
 
-    fn now_ms(&self) -> i64 {
+    pub(crate) fn now_ms(&self) -> i64 {
         self.epoch.elapsed().as_millis() as i64
     }
 
@@ -482,6 +504,11 @@ impl Scripting {
     /// Whether a script is running now.
     pub fn is_running(&self) -> bool {
         self.running.load(Ordering::Acquire)
+    }
+
+    /// When the running script started (see [`Scripting::now_ms`]).
+    pub(crate) fn started_at_ms(&self) -> i64 {
+        self.started_ms.load(Ordering::Relaxed)
     }
 
     /// Whether a script has been running for at least `ms` milliseconds.
@@ -546,12 +573,9 @@ pub fn eval(s: &mut Session, args: &[Bytes], by_sha: bool, read_only: bool) -> R
     }
 }
 
-fn eval_inner(
-    s: &mut Session,
-    args: &[Bytes],
-    by_sha: bool,
-    read_only: bool,
-) -> Result<Reply, CmdError> {
+/// Splits `<name> numkeys key... arg...` (EVAL, FCALL) into keys and args, with Redis's
+/// errors.
+pub(crate) fn split_keys(args: &[Bytes]) -> Result<(&[Bytes], &[Bytes]), CmdError> {
     let numkeys = int_arg(&args[2])?;
     if numkeys < 0 {
         return Err(CmdError::err("Number of keys can't be negative"));
@@ -562,11 +586,29 @@ fn eval_inner(
         ));
     }
     let nk = numkeys as usize;
-    let keys = &args[3..3 + nk];
-    let argv = &args[3 + nk..];
+    Ok((&args[3..3 + nk], &args[3 + nk..]))
+}
+
+pub(crate) fn lua_list(lua: &Lua, items: &[Bytes]) -> Result<Table, CmdError> {
+    let t = lua
+        .create_table_with_capacity(items.len(), 0)
+        .map_err(lua_err)?;
+    for (i, k) in items.iter().enumerate() {
+        let v = lua.create_string(k).map_err(lua_err)?;
+        t.raw_set(i + 1, v).map_err(lua_err)?;
+    }
+    Ok(t)
+}
+
+fn eval_inner(
+    s: &mut Session,
+    args: &[Bytes],
+    by_sha: bool,
+    read_only: bool,
+) -> Result<Reply, CmdError> {
+    let (keys, argv) = split_keys(args)?;
     let server = s.server.clone();
-    let scripting = &server.scripting;
-    let mut vm = scripting.vm.lock();
+    let mut vm = server.scripting.vm.lock();
     let sha = if by_sha {
         let sha = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         if !vm.funcs.contains_key(&sha) {
@@ -585,25 +627,37 @@ fn eval_inner(
         .map(|b| parse_shebang(b))
         .transpose()?
         .unwrap_or_default();
-    let may_write = !read_only && !flags.no_writes;
-    let (func, sandbox) = match vm.funcs.get(&sha) {
-        Some(f) => (f.clone(), vm.sandbox.clone()),
-        None => return Err(CmdError::err("script vanished from the cache")),
-    };
-    let to_lua_list = |lua: &Lua, items: &[Bytes]| -> mlua::Result<Table> {
-        let t = lua.create_table_with_capacity(items.len(), 0)?;
-        for (i, k) in items.iter().enumerate() {
-            t.raw_set(i + 1, lua.create_string(k)?)?;
-        }
-        Ok(t)
+    let Some(func) = vm.funcs.get(&sha).cloned() else {
+        return Err(CmdError::err("script vanished from the cache"));
     };
     let lua = vm.lua.clone();
-    sandbox
-        .raw_set("KEYS", to_lua_list(&lua, keys).map_err(lua_err)?)
+    vm.sandbox
+        .raw_set("KEYS", lua_list(&lua, keys)?)
         .map_err(lua_err)?;
-    sandbox
-        .raw_set("ARGV", to_lua_list(&lua, argv).map_err(lua_err)?)
+    vm.sandbox
+        .raw_set("ARGV", lua_list(&lua, argv)?)
         .map_err(lua_err)?;
+    let call = || {
+        vm.xpcall
+            .call::<MultiValue>((func.clone(), vm.handler.clone()))
+    };
+    run_callable(s, &vm, call, read_only || flags.no_writes, &sha, CHUNK)
+}
+
+/// Runs a script or function (`call` invokes it under the error handler) as Redis does:
+/// atomically under the outermost writer when it may write, as one log record, with the
+/// caller's database restored after, and its result or error converted to a reply. `label`
+/// names it in errors (the sha, or the function name).
+pub(crate) fn run_callable(
+    s: &mut Session,
+    vm: &Vm,
+    call: impl FnOnce() -> mlua::Result<MultiValue>,
+    no_writes: bool,
+    label: &str,
+    default_source: &str,
+) -> Result<Reply, CmdError> {
+    let server = s.server.clone();
+    let scripting = &server.scripting;
     let ks = server.ks.clone();
     let caller_db = s.db.clone();
     scripting.kill.store(false, Ordering::Relaxed);
@@ -617,17 +671,13 @@ fn eval_inner(
     s.now_ms = ks.now_ms();
     let mut wrote = false;
     // Inside EXEC the transaction already holds the outermost writer and is atomic.
-    let atomic = may_write && w.is_outermost();
-    let no_writes = read_only || flags.no_writes;
-    let mut run_atomically = || {
-        let mut run = || run_script(s, &vm, &func, no_writes, &mut wrote);
-        if atomic {
-            ks.atomically(&w, run)
-        } else {
-            run()
-        }
+    let atomic = !no_writes && w.is_outermost();
+    let run = || run_script(s, vm, call, no_writes, &mut wrote);
+    let outcome = if atomic {
+        ks.atomically(&w, run)
+    } else {
+        run()
     };
-    let outcome = run_atomically();
     drop(w);
     scripting.running.store(false, Ordering::Release);
     scripting.done.notify_waiters();
@@ -653,24 +703,28 @@ fn eval_inner(
         let resp3 = scripting.resp.load(Ordering::Relaxed) == 3;
         return Ok(lua_to_reply(&result, resp3));
     }
-    // An error: the handler made it {err = ..., line = ...}.
-    let (text, source, line) = match &result {
+    Ok(error_reply(&result, label, default_source))
+}
+
+/// The reply for an error the handler made into `{err = ..., source = ..., line = ...}`.
+pub(crate) fn error_reply(result: &Value, label: &str, default_source: &str) -> Reply {
+    let (text, source, line) = match result {
         Value::Table(t) => (
-            error_text(&result),
+            error_text(result),
             t.raw_get::<Option<String>>("source").ok().flatten(),
             t.raw_get::<Option<i64>>("line").ok().flatten(),
         ),
         other => (error_text(other), None, None),
     };
     let text = text.strip_prefix('-').unwrap_or(&text).to_string();
-    let source = source.unwrap_or_else(|| CHUNK.to_string());
+    let source = source.unwrap_or_else(|| default_source.to_string());
     let tail = match line {
-        Some(l) => format!(" script: {sha}, on {source}:{l}."),
-        None => format!(" script: {sha}, on {source}:?."),
+        Some(l) => format!(" script: {label}, on {source}:{l}."),
+        None => format!(" script: {label}, on {source}:?."),
     };
-    Ok(Reply::Error(Bytes::from(
+    Reply::Error(Bytes::from(
         format!("{text}{tail}").replace(['\r', '\n'], " "),
-    )))
+    ))
 }
 
 /// What `redis.call` works with while a script runs: the caller's session (moved in for the
@@ -686,7 +740,7 @@ struct CallCtx {
 fn run_script(
     s: &mut Session,
     vm: &Vm,
-    func: &Function,
+    call: impl FnOnce() -> mlua::Result<MultiValue>,
     read_only: bool,
     wrote: &mut bool,
 ) -> mlua::Result<MultiValue> {
@@ -699,9 +753,7 @@ fn run_script(
         wrote: false,
         resp3: false,
     });
-    let r = vm
-        .xpcall
-        .call::<MultiValue>((func.clone(), vm.handler.clone()));
+    let r = call();
     if let Some(ctx) = lua.remove_app_data::<CallCtx>() {
         *wrote = ctx.wrote;
         *s = ctx.session;

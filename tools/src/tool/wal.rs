@@ -1021,6 +1021,16 @@ pub fn record_text(out: &mut String, lsn: u64, kind: u8, record: &Record<'_>) {
                 out.push_str("NS_DROP name=");
                 push_quoted(out, name.as_bytes());
             }
+            Effect::FuncLoad { name, code } => {
+                out.push_str("FUNC_LOAD library=");
+                push_quoted(out, name.as_bytes());
+                let _ = write!(out, " code_bytes={}", code.len());
+            }
+            Effect::FuncDel { name } => {
+                out.push_str("FUNC_DEL library=");
+                push_quoted(out, name.as_bytes());
+            }
+            Effect::FuncFlush => out.push_str("FUNC_FLUSH"),
             Effect::Coll { db, key, tag, body } => {
                 let _ = write!(out, "{} db={db} key=", vole_engine::types::type_name(*tag));
                 push_quoted(out, key);
@@ -1158,6 +1168,16 @@ pub fn record_json(out: &mut String, lsn: u64, kind: u8, record: &Record<'_>) {
                 out.push_str("{\"op\":\"NS_DROP\",\"name\":");
                 push_json_str(out, name);
             }
+            Effect::FuncLoad { name, code } => {
+                out.push_str("{\"op\":\"FUNC_LOAD\",\"library\":");
+                push_json_str(out, name);
+                let _ = write!(out, ",\"code_bytes\":{}", code.len());
+            }
+            Effect::FuncDel { name } => {
+                out.push_str("{\"op\":\"FUNC_DEL\",\"library\":");
+                push_json_str(out, name);
+            }
+            Effect::FuncFlush => out.push_str("{\"op\":\"FUNC_FLUSH\""),
             Effect::Coll { db, key, tag, body } => {
                 out.push_str("{\"op\":\"COLL\"");
                 json_key(out, *db, key);
