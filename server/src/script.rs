@@ -107,7 +107,7 @@ pub(crate) fn plain_error(e: &mlua::Error) -> String {
     }
 }
 
-const INIT: &str = r#"
+const INIT: &str = r##"
 local sandbox = ...
 local error, rawget, setmetatable, type = error, rawget, setmetatable, type
 local function readonly(t)
@@ -150,6 +150,16 @@ sandbox.loadstring = function(s, name)
   if f then setfenv(f, env) end
   return f, e
 end
+-- Errors raised from Rust reach Lua as error objects; a script's pcall sees their text, as
+-- it sees Redis's error strings.
+local real_pcall, plain, unpack, select = pcall, sandbox.__plain, unpack, select
+sandbox.__plain = nil
+local function pack(...) return select("#", ...), {...} end
+sandbox.pcall = function(f, ...)
+  local n, r = pack(real_pcall(f, ...))
+  if not r[1] then r[2] = plain(r[2]) end
+  return unpack(r, 1, n)
+end
 local function set_loading(r) loading_redis = r end
 -- A read-only table whose missing fields are errors, like missing globals.
 local function strict(t)
@@ -166,7 +176,7 @@ local function strict(t)
   })
 end
 return env, set_loading, strict
-"#;
+"##;
 
 /// Globals scripts may read (Redis 7's allow-list, without `getfenv`/`setfenv`).
 const ALLOWED: &[&str] = &[
@@ -213,6 +223,13 @@ impl Vm {
         }
         sandbox.raw_set("redis", redis_table(&lua)?)?;
         crate::script_libs::install(&lua, &sandbox)?;
+        sandbox.raw_set(
+            "__plain",
+            lua.create_function(|lua, v: Value| match v {
+                Value::Error(e) => Ok(Value::String(lua.create_string(plain_error(&e))?)),
+                other => Ok(other),
+            })?,
+        )?;
         let (env, set_loading, strict): (Table, Function, Function) = lua
             .load(INIT)
             .set_name("=vole_init")
