@@ -140,7 +140,7 @@ redis.status_reply = function(msg)
   if type(msg) ~= "string" then error("wrong number or type of arguments", 2) end
   return {ok = msg}
 end
-for _, name in ipairs({"string", "table", "math", "redis", "bit", "cjson", "cmsgpack", "coroutine"}) do
+for _, name in ipairs({"string", "table", "math", "redis", "bit", "cjson", "cmsgpack", "struct", "coroutine"}) do
   if sandbox[name] ~= nil then sandbox[name] = readonly(sandbox[name]) end
 end
 sandbox._G = env

@@ -1,5 +1,5 @@
 //! The libraries Redis gives scripts, implemented in Rust: `bit` (LuaBitOp), `cjson`
-//! (lua-cjson) and `cmsgpack` (lua-cmsgpack), with the behaviour scripts rely on (cjson's
+//! (lua-cjson), `cmsgpack` (lua-cmsgpack) and `struct` (lua-struct), with the behaviour scripts rely on (cjson's
 //! `\/` escaping and `%.14g` numbers, `cjson.null`, msgpack's smallest encodings).
 
 use mlua::{LightUserData, Lua, MultiValue, Table, Value, Variadic};
@@ -13,6 +13,7 @@ pub fn install(lua: &Lua, sandbox: &Table) -> mlua::Result<()> {
     sandbox.raw_set("bit", bit(lua)?)?;
     sandbox.raw_set("cjson", cjson(lua)?)?;
     sandbox.raw_set("cmsgpack", cmsgpack(lua)?)?;
+    sandbox.raw_set("struct", structlib(lua)?)?;
     Ok(())
 }
 
@@ -824,6 +825,319 @@ fn cmsgpack(lua: &Lua) -> mlua::Result<Table> {
     t.raw_set("unpack", lua.create_function(unpack(None, false))?)?;
     t.raw_set("unpack_one", lua.create_function(unpack(Some(1), true))?)?;
     t.raw_set("unpack_limit", lua.create_function(unpack(None, true))?)?;
+    Ok(t)
+}
+
+// ---- struct --------------------------------------------------------------------------------
+
+/// Largest integer lua-struct packs.
+const MAX_INT_SIZE: usize = 32;
+
+fn bad(n: usize, what: &str, msg: &str) -> mlua::Error {
+    mlua::Error::runtime(format!("bad argument #{n} to '{what}' ({msg})"))
+}
+
+/// One parsed format option: the letter and its size (0 = not fixed, for `s`).
+struct Opt {
+    letter: u8,
+    size: usize,
+}
+
+/// Reads lua-struct format strings.
+struct Format<'a> {
+    f: &'a [u8],
+    at: usize,
+    little: bool,
+    max_align: usize,
+    what: &'static str,
+}
+
+impl Format<'_> {
+    fn number(&mut self) -> Option<usize> {
+        let start = self.at;
+        while self.at < self.f.len() && self.f[self.at].is_ascii_digit() {
+            self.at += 1;
+        }
+        std::str::from_utf8(&self.f[start..self.at])
+            .ok()?
+            .parse()
+            .ok()
+    }
+
+    /// The next data option, after applying endianness and alignment options.
+    fn next(&mut self) -> mlua::Result<Option<Opt>> {
+        while let Some(&c) = self.f.get(self.at) {
+            self.at += 1;
+            let size = match c {
+                b' ' => continue,
+                b'<' | b'=' => {
+                    self.little = true;
+                    continue;
+                }
+                b'>' => {
+                    self.little = false;
+                    continue;
+                }
+                b'!' => {
+                    let a = self.number().unwrap_or(8);
+                    if !a.is_power_of_two() {
+                        return Err(bad(1, self.what, "alignment must be power of 2"));
+                    }
+                    self.max_align = a;
+                    continue;
+                }
+                b'x' | b'b' | b'B' => 1,
+                b'h' | b'H' => 2,
+                b'l' | b'L' | b'T' | b'd' => 8,
+                b'f' => 4,
+                b'i' | b'I' => {
+                    let n = self.number().unwrap_or(4);
+                    if n > MAX_INT_SIZE {
+                        return Err(mlua::Error::runtime(format!(
+                            "integral size {n} is larger than limit of {MAX_INT_SIZE}"
+                        )));
+                    }
+                    n
+                }
+                b'c' => self.number().unwrap_or(1),
+                b's' => 0,
+                other => {
+                    return Err(bad(
+                        1,
+                        self.what,
+                        &format!("invalid format option '{}'", other as char),
+                    ))
+                }
+            };
+            return Ok(Some(Opt { letter: c, size }));
+        }
+        Ok(None)
+    }
+
+    /// Padding before a field of `size` at offset `len`.
+    fn pad(&self, len: usize, opt: &Opt) -> usize {
+        if opt.size <= 1 || opt.letter == b'c' {
+            return 0;
+        }
+        let align = opt.size.min(self.max_align);
+        (align - (len & (align - 1))) & (align - 1)
+    }
+}
+
+fn format<'a>(f: &'a [u8], what: &'static str) -> Format<'a> {
+    Format {
+        f,
+        at: 0,
+        little: cfg!(target_endian = "little"),
+        max_align: 1,
+        what,
+    }
+}
+
+fn put_int(out: &mut Vec<u8>, v: i64, size: usize, little: bool) {
+    let mut bytes: Vec<u8> = (0..size)
+        .map(|i| {
+            if i < 8 {
+                (v >> (8 * i)) as u8
+            } else if v < 0 {
+                0xff
+            } else {
+                0
+            }
+        })
+        .collect();
+    if !little {
+        bytes.reverse();
+    }
+    out.extend_from_slice(&bytes);
+}
+
+fn get_int(b: &[u8], signed: bool, little: bool) -> f64 {
+    let mut v: u64 = 0;
+    let n = b.len();
+    for i in 0..n.min(8) {
+        let byte = if little { b[i] } else { b[n - 1 - i] };
+        v |= u64::from(byte) << (8 * i);
+    }
+    if signed && n < 8 && n > 0 {
+        let shift = 64 - 8 * n as u32;
+        return ((v << shift) as i64 >> shift) as f64;
+    }
+    if signed {
+        v as i64 as f64
+    } else {
+        v as f64
+    }
+}
+
+fn structlib(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set(
+        "pack",
+        lua.create_function(|lua, args: MultiValue| {
+            let mut args = args.into_iter();
+            let f = match args.next() {
+                Some(Value::String(s)) => s.as_bytes().to_vec(),
+                _ => return Err(bad(1, "pack", "string expected")),
+            };
+            let mut fmt = format(&f, "pack");
+            let mut out = Vec::new();
+            let mut argn = 1;
+            while let Some(opt) = fmt.next()? {
+                let pad = fmt.pad(out.len(), &opt);
+                out.resize(out.len() + pad, 0);
+                if opt.letter == b'x' {
+                    out.push(0);
+                    continue;
+                }
+                argn += 1;
+                let arg = args.next().unwrap_or(Value::Nil);
+                match opt.letter {
+                    b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
+                        let n = number(&arg, "pack")
+                            .map_err(|_| bad(argn, "pack", "number expected"))?;
+                        let v = if n < 0.0 { n as i64 } else { n as u64 as i64 };
+                        put_int(&mut out, v, opt.size, fmt.little);
+                    }
+                    b'f' | b'd' => {
+                        let n = number(&arg, "pack")
+                            .map_err(|_| bad(argn, "pack", "number expected"))?;
+                        let mut bytes = if opt.letter == b'f' {
+                            (n as f32).to_le_bytes().to_vec()
+                        } else {
+                            n.to_le_bytes().to_vec()
+                        };
+                        if !fmt.little {
+                            bytes.reverse();
+                        }
+                        out.extend_from_slice(&bytes);
+                    }
+                    b'c' | b's' => {
+                        let s = match &arg {
+                            Value::String(s) => s.as_bytes().to_vec(),
+                            Value::Integer(i) => i.to_string().into_bytes(),
+                            Value::Number(n) => fmt_g14(*n).into_bytes(),
+                            _ => return Err(bad(argn, "pack", "string expected")),
+                        };
+                        if opt.letter == b's' {
+                            out.extend_from_slice(&s);
+                            out.push(0);
+                        } else {
+                            let size = if opt.size == 0 { s.len() } else { opt.size };
+                            if s.len() < size {
+                                return Err(bad(argn, "pack", "string too short"));
+                            }
+                            out.extend_from_slice(&s[..size]);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            lua.create_string(out)
+        })?,
+    )?;
+    t.raw_set(
+        "unpack",
+        lua.create_function(
+            |lua, (f, data, init): (mlua::String, mlua::String, Option<i64>)| {
+                let f = f.as_bytes().to_vec();
+                let data = data.as_bytes().to_vec();
+                let mut fmt = format(&f, "unpack");
+                let mut pos = match init {
+                    Some(i) if i >= 1 => (i - 1) as usize,
+                    Some(_) => return Err(bad(3, "unpack", "offset must be 1 or greater")),
+                    None => 0,
+                };
+                let mut out: Vec<Value> = Vec::new();
+                let short = || bad(2, "unpack", "data string too short");
+                while let Some(opt) = fmt.next()? {
+                    pos += fmt.pad(pos, &opt);
+                    match opt.letter {
+                        b'x' => {
+                            if pos + 1 > data.len() {
+                                return Err(short());
+                            }
+                            pos += 1;
+                        }
+                        b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
+                            let b = data.get(pos..pos + opt.size).ok_or_else(short)?;
+                            let signed = opt.letter.is_ascii_lowercase();
+                            let v = get_int(b, signed, fmt.little);
+                            out.push(if v.fract() == 0.0 && v.abs() < 9.0e15 {
+                                Value::Integer(v as i64)
+                            } else {
+                                Value::Number(v)
+                            });
+                            pos += opt.size;
+                        }
+                        b'f' | b'd' => {
+                            let b = data.get(pos..pos + opt.size).ok_or_else(short)?;
+                            let mut bytes = b.to_vec();
+                            if !fmt.little {
+                                bytes.reverse();
+                            }
+                            let v = if opt.letter == b'f' {
+                                let mut a = [0u8; 4];
+                                a.copy_from_slice(&bytes);
+                                f64::from(f32::from_le_bytes(a))
+                            } else {
+                                let mut a = [0u8; 8];
+                                a.copy_from_slice(&bytes);
+                                f64::from_le_bytes(a)
+                            };
+                            out.push(Value::Number(v));
+                            pos += opt.size;
+                        }
+                        b'c' => {
+                            let size = if opt.size == 0 {
+                                match out.pop() {
+                                    Some(Value::Integer(n)) if n >= 0 => n as usize,
+                                    Some(Value::Number(n)) if n >= 0.0 => n as usize,
+                                    _ => {
+                                        return Err(mlua::Error::runtime(
+                                            "format 'c0' needs a previous size",
+                                        ))
+                                    }
+                                }
+                            } else {
+                                opt.size
+                            };
+                            let b = data.get(pos..pos + size).ok_or_else(short)?;
+                            out.push(Value::String(lua.create_string(b)?));
+                            pos += size;
+                        }
+                        b's' => {
+                            let rest = data.get(pos..).unwrap_or_default();
+                            let end = rest
+                                .iter()
+                                .position(|&c| c == 0)
+                                .ok_or_else(|| mlua::Error::runtime("unfinished string in data"))?;
+                            out.push(Value::String(lua.create_string(&rest[..end])?));
+                            pos += end + 1;
+                        }
+                        _ => {}
+                    }
+                }
+                out.push(Value::Integer(pos as i64 + 1));
+                Ok(MultiValue::from_iter(out))
+            },
+        )?,
+    )?;
+    t.raw_set(
+        "size",
+        lua.create_function(|_, f: mlua::String| {
+            let f = f.as_bytes().to_vec();
+            let mut fmt = format(&f, "size");
+            let mut total = 0usize;
+            while let Some(opt) = fmt.next()? {
+                if opt.letter == b's' {
+                    return Err(bad(1, "size", "option 's' has no fixed size"));
+                }
+                total += fmt.pad(total, &opt) + opt.size;
+            }
+            Ok(total)
+        })?,
+    )?;
     Ok(t)
 }
 
