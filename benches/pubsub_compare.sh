@@ -15,22 +15,8 @@ REQUESTS=${2:-50000}
 SUBSCRIBERS=100
 CLIENTS=50
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vole-target}"
-cargo build --release -p vole-server --bin vole >/dev/null
-VOLE_BIN="$CARGO_TARGET_DIR/release/vole"
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-VPORT=$(free_port); RPORT=$(free_port)
-DATA=$(mktemp -d)
-"$VOLE_BIN" --addr 127.0.0.1:$VPORT --dir "$DATA" --appendonly no >/dev/null 2>&1 &
-VPID=$!
-redis-server --port $RPORT --bind 127.0.0.1 --save '' --appendonly no --dir "$DATA" >/dev/null 2>&1 &
-RPID=$!
-SPID=""
-trap 'kill $VPID $RPID $SPID 2>/dev/null; rm -rf "$DATA"' EXIT
-for p in $VPORT $RPORT; do
-  for _ in $(seq 50); do redis-cli -p $p PING >/dev/null 2>&1 && break; sleep 0.1; done
-done
+. benches/common.sh
+start_pair --appendonly no
 
 # Subscribers: one Python process, 100 sockets, reads and discards, counts bytes.
 start_subscribers() { # port
@@ -52,6 +38,7 @@ while True:
             pass
 PY
   SPID=$!
+  EXTRA_PIDS=$SPID
   for _ in $(seq 100); do
     n=$(redis-cli -p "$1" PUBSUB NUMSUB fan55 | tail -1)
     [ "$n" = "$SUBSCRIBERS" ] && return 0
@@ -60,7 +47,6 @@ PY
   echo "subscribers did not connect" >&2; exit 1
 }
 
-RESULTS=$(mktemp)
 run() { # server port pipeline
   start_subscribers "$2"
   redis-benchmark -h 127.0.0.1 -p "$2" -c $CLIENTS -n "$REQUESTS" -P "$3" --csv -q \
@@ -75,16 +61,5 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END { if (NR == 0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
-printf '| %-18s | %-3s | %12s | %12s | %14s | %6s |\n' test "-P" "vole rps" "redis rps" "vole msgs/s" ratio
-printf '|%s|%s|%s|%s|%s|%s|\n' -------------------- ----- -------------- -------------- ---------------- --------
-for P in 1 16; do
-  awk -F'|' -v p=$P '$2==p {print $3}' "$RESULTS" | sort -u | while IFS= read -r T; do
-    V=$(awk -F'|' -v p=$P -v t="$T" '$1=="vole" && $2==p && $3==t {print $4}' "$RESULTS" | median)
-    R=$(awk -F'|' -v p=$P -v t="$T" '$1=="redis" && $2==p && $3==t {print $4}' "$RESULTS" | median)
-    RATIO=$(awk -v v="$V" -v r="$R" 'BEGIN { if (r > 0) printf "%.2f", v / r; else print "n/a" }')
-    MSGS=$(awk -v v="$V" -v n=$SUBSCRIBERS 'BEGIN { printf "%.0f", v * n }')
-    printf '| %-18s | %-3s | %12.0f | %12.0f | %14s | %6s |\n' "$T" "$P" "$V" "$R" "$MSGS" "$RATIO"
-  done
-done
-rm -f "$RESULTS"
+print_table
+echo "(each PUBLISH reaches $SUBSCRIBERS subscribers: messages/s = rps x $SUBSCRIBERS)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Side-by-side load: redis-benchmark against Vole and redis-server on this machine, same
-# persistence settings (none for both until Vole's WAL lands), alternating runs, printing the
-# median requests/second per row and the Vole/Redis ratio.
+# Side-by-side load: redis-benchmark against Vole and redis-server on this machine, both
+# without persistence (benches/persistence_compare.sh covers the log), alternating runs,
+# printing the median requests/second per row and the Vole/Redis ratio.
 #
 # Usage: benches/redis_compare.sh [ROUNDS] [REQUESTS]
 #   ROUNDS    alternating runs per server and row (default 5)
@@ -14,23 +14,9 @@ REQUESTS=${2:-200000}
 CLIENTS=50
 TESTS="set,get,incr,mset"
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vole-target}"
-cargo build --release -p vole-server --bin vole >/dev/null
-VOLE_BIN="$CARGO_TARGET_DIR/release/vole"
+. benches/common.sh
+start_pair --appendonly no
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-VPORT=$(free_port); RPORT=$(free_port)
-DATA=$(mktemp -d)
-"$VOLE_BIN" --addr 127.0.0.1:$VPORT --dir "$DATA" >/dev/null 2>&1 &
-VPID=$!
-redis-server --port $RPORT --bind 127.0.0.1 --save '' --appendonly no --dir "$DATA" >/dev/null 2>&1 &
-RPID=$!
-trap 'kill $VPID $RPID 2>/dev/null; rm -rf "$DATA"' EXIT
-for p in $VPORT $RPORT; do
-  for _ in $(seq 50); do redis-cli -p $p PING >/dev/null 2>&1 && break; sleep 0.1; done
-done
-
-RESULTS=$(mktemp)
 run() { # server port pipeline: appends "server|pipeline|test|rps" lines
   redis-benchmark -h 127.0.0.1 -p "$2" -c $CLIENTS -n "$REQUESTS" -P "$3" -t "$TESTS" -r 100000 --csv -q 2>/dev/null \
     | tr -d '"' | awk -F, -v s="$1" -v p="$3" '$1 != "test" { print s "|" p "|" $1 "|" $2 }' >> "$RESULTS"
@@ -42,15 +28,4 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END { if (NR == 0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
-printf '| %-16s | %-3s | %12s | %12s | %6s |\n' test "-P" "vole rps" "redis rps" ratio
-printf '|%s|%s|%s|%s|%s|\n' ------------------ ----- -------------- -------------- --------
-for P in 1 16; do
-  awk -F'|' -v p=$P '$2==p {print $3}' "$RESULTS" | sort -u | while IFS= read -r T; do
-    V=$(awk -F'|' -v p=$P -v t="$T" '$1=="vole" && $2==p && $3==t {print $4}' "$RESULTS" | median)
-    R=$(awk -F'|' -v p=$P -v t="$T" '$1=="redis" && $2==p && $3==t {print $4}' "$RESULTS" | median)
-    RATIO=$(awk -v v="$V" -v r="$R" 'BEGIN { if (r > 0) printf "%.2f", v / r; else print "n/a" }')
-    printf '| %-16s | %-3s | %12.0f | %12.0f | %6s |\n' "$T" "$P" "$V" "$R" "$RATIO"
-  done
-done
-rm -f "$RESULTS"
+print_table

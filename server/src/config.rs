@@ -270,6 +270,15 @@ fn mem_in(s: &str, lo: i64, hi: i64) -> Result<i64, ConfigError> {
     Ok(n)
 }
 
+fn get_busy_threshold(c: &Config) -> String {
+    c.busy_reply_threshold_ms.to_string()
+}
+
+fn set_busy_threshold(c: &mut Config, v: &str) -> Result<(), ConfigError> {
+    c.busy_reply_threshold_ms = int_in(v, 0, i64::MAX)?;
+    Ok(())
+}
+
 /// Every parameter, in the order CONFIG GET * lists them.
 pub static PARAMS: &[Param] = &[
     Param {
@@ -353,20 +362,15 @@ pub static PARAMS: &[Param] = &[
     Param {
         name: "busy-reply-threshold",
         mutable: true,
-        get: |c| c.busy_reply_threshold_ms.to_string(),
-        set: |c, v| {
-            c.busy_reply_threshold_ms = int_in(v, 0, i64::MAX)?;
-            Ok(())
-        },
+        get: get_busy_threshold,
+        set: set_busy_threshold,
     },
+    // Redis's older name for the same setting.
     Param {
         name: "lua-time-limit",
         mutable: true,
-        get: |c| c.busy_reply_threshold_ms.to_string(),
-        set: |c, v| {
-            c.busy_reply_threshold_ms = int_in(v, 0, i64::MAX)?;
-            Ok(())
-        },
+        get: get_busy_threshold,
+        set: set_busy_threshold,
     },
     Param {
         name: "notify-keyspace-events",

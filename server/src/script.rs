@@ -117,20 +117,27 @@ local function readonly(t)
     __metatable = false,
   })
 end
+-- A read-only view of `t` whose missing fields are errors, like missing globals; `first`
+-- may answer some names before `t`.
+local function strict(t, first)
+  return setmetatable({}, {
+    __index = function(_, k)
+      local v = first and first(k)
+      if v == nil then v = rawget(t, k) end
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      end
+      return v
+    end,
+    __newindex = function() error("Attempt to modify a readonly table", 2) end,
+    __metatable = false,
+  })
+end
 -- While a function library loads, `redis` is the loading API (register_function).
 local loading_redis = nil
-local env = setmetatable({}, {
-  __index = function(_, k)
-    if k == "redis" and loading_redis ~= nil then return loading_redis end
-    local v = rawget(sandbox, k)
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = function() error("Attempt to modify a readonly table", 2) end,
-  __metatable = false,
-})
+local env = strict(sandbox, function(k)
+  if k == "redis" then return loading_redis end
+end)
 local redis = sandbox.redis
 redis.error_reply = function(msg)
   if type(msg) ~= "string" then error("wrong number or type of arguments", 2) end
@@ -161,21 +168,7 @@ sandbox.pcall = function(f, ...)
   return unpack(r, 1, n)
 end
 local function set_loading(r) loading_redis = r end
--- A read-only table whose missing fields are errors, like missing globals.
-local function strict(t)
-  return setmetatable({}, {
-    __index = function(_, k)
-      local v = rawget(t, k)
-      if v == nil then
-        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-      end
-      return v
-    end,
-    __newindex = function() error("Attempt to modify a readonly table", 2) end,
-    __metatable = false,
-  })
-end
-return env, set_loading, strict
+return env, set_loading, function(t) return strict(t) end
 "##;
 
 /// Globals scripts may read (Redis 7's allow-list, without `getfenv`/`setfenv`).
