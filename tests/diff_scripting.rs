@@ -453,3 +453,33 @@ fn hostile_scripts_get_errors_not_crashes() {
     assert_eq!(c.cmd(&["PING"]), Value::Simple("PONG".into()));
     assert_eq!(c.cmd(&["STRLEN", "k"]), Value::Int(1_000_000));
 }
+
+#[test]
+fn script_kill_is_served_while_many_clients_pile_up_behind_a_runaway_script() {
+    // Eight clients wait behind a script that never ends: they get BUSY past the threshold
+    // (or their reply once it is killed), and SCRIPT KILL from a ninth is still served.
+    let vole = Vole::start(&[]);
+    let mut admin = vole.raw();
+    admin.cmd(&["CONFIG", "SET", "busy-reply-threshold", "300"]);
+    let mut runner = vole.raw();
+    let mut others: Vec<_> = (0..8).map(|_| vole.raw()).collect();
+    runner.send_cmd(&[b"EVAL", b"while true do end", b"0"]);
+    for c in &mut others {
+        c.send_cmd(&[b"SET", b"k", b"v"]);
+        c.send_cmd(&[b"EVAL", b"return 1", b"0"]);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let mut killer = vole.raw();
+    assert_eq!(killer.cmd(&["SCRIPT", "KILL"]), Value::Simple("OK".into()));
+    assert!(is_err(&runner.read().expect("reply"), "ERR Script killed"));
+    for c in &mut others {
+        let a = c.read().expect("reply");
+        let b = c.read().expect("reply");
+        assert!(
+            matches!(&a, Value::Simple(_)) || is_err(&a, "BUSY"),
+            "{a:?}"
+        );
+        assert!(matches!(&b, Value::Int(1)) || is_err(&b, "BUSY"), "{b:?}");
+    }
+    assert_eq!(killer.cmd(&["PING"]), Value::Simple("PONG".into()));
+}

@@ -308,7 +308,7 @@ fn load(s: &mut Session, args: &[Bytes]) -> Result<Reply, CmdError> {
         _ => return Err(CmdError::WrongArity("function|load".into())),
     };
     let server = s.server.clone();
-    let mut vm = server.scripting.vm.lock();
+    let mut vm = server.scripting.lock_vm();
     sync(&mut vm, s);
     let (name, funcs) = compile(&vm, code)?;
     if vm.functions.libs.contains_key(&name) && !replace {
@@ -337,7 +337,7 @@ pub fn fcall(s: &mut Session, args: &[Bytes], read_only: bool) -> Reply {
     let mut inner = || -> Result<Reply, CmdError> {
         let (keys, argv) = split_keys(args)?;
         let server = s.server.clone();
-        let mut vm = server.scripting.vm.lock();
+        let mut vm = server.scripting.lock_vm();
         sync(&mut vm, s);
         let name = String::from_utf8_lossy(&args[1]).into_owned();
         let func = vm
@@ -380,7 +380,7 @@ pub fn function(s: &mut Session, args: &[Bytes]) -> Result<Reply, CmdError> {
     let server = s.server.clone();
     if is(sub, "delete") {
         let name = String::from_utf8_lossy(&args[2]).into_owned();
-        let mut vm = server.scripting.vm.lock();
+        let mut vm = server.scripting.lock_vm();
         sync(&mut vm, s);
         let deleted = {
             let mut w = server.ks.writer();
@@ -404,7 +404,7 @@ pub fn function(s: &mut Session, args: &[Bytes]) -> Result<Reply, CmdError> {
                 "FUNCTION FLUSH only supports SYNC|ASYNC option",
             ));
         }
-        let mut vm = server.scripting.vm.lock();
+        let mut vm = server.scripting.lock_vm();
         {
             let mut w = server.ks.writer();
             server.ks.function_flush(&mut w);
@@ -430,7 +430,7 @@ pub fn function(s: &mut Session, args: &[Bytes]) -> Result<Reply, CmdError> {
                 return Err(CmdError::err("Unknown argument"));
             }
         }
-        let mut vm = server.scripting.vm.lock();
+        let mut vm = server.scripting.lock_vm();
         sync(&mut vm, s);
         let mut out = Vec::new();
         for (name, lib) in &vm.functions.libs {
@@ -485,7 +485,7 @@ pub fn function(s: &mut Session, args: &[Bytes]) -> Result<Reply, CmdError> {
         } else {
             Reply::Nil
         };
-        let vm = server.scripting.vm.lock();
+        let vm = server.scripting.lock_vm();
         let nfuncs: usize = vm.functions.libs.values().map(|l| l.funcs.len()).sum();
         return Ok(Reply::Map(vec![
             (Reply::bulk("running_script"), running),

@@ -516,6 +516,17 @@ impl Scripting {
         self.running.load(Ordering::Acquire)
     }
 
+    /// The VM, for running or managing scripts. When another script holds it, the wait
+    /// happens in `block_in_place`: the runtime moves this worker's other connections to a
+    /// fresh worker, so `SCRIPT KILL` and `-BUSY` replies are still served however long the
+    /// running script takes.
+    pub(crate) fn lock_vm(&self) -> parking_lot::MutexGuard<'_, Vm> {
+        if let Some(g) = self.vm.try_lock() {
+            return g;
+        }
+        blocking(|| self.vm.lock())
+    }
+
     /// When the running script started (see [`Scripting::now_ms`]).
     pub(crate) fn started_at_ms(&self) -> i64 {
         self.started_ms.load(Ordering::Relaxed)
@@ -544,13 +555,13 @@ impl Scripting {
     /// SCRIPT LOAD.
     pub fn load(&self, body: &Bytes) -> Result<Reply, CmdError> {
         parse_shebang(body)?;
-        let sha = self.vm.lock().load(body)?;
+        let sha = self.lock_vm().load(body)?;
         Ok(Reply::bulk_string(sha))
     }
 
     /// SCRIPT EXISTS.
     pub fn exists(&self, shas: &[Bytes]) -> Reply {
-        let vm = self.vm.lock();
+        let vm = self.lock_vm();
         Reply::Array(
             shas.iter()
                 .map(|s| {
@@ -563,7 +574,7 @@ impl Scripting {
 
     /// SCRIPT FLUSH.
     pub fn flush(&self) {
-        let mut vm = self.vm.lock();
+        let mut vm = self.lock_vm();
         vm.funcs.clear();
         vm.bodies.clear();
         vm.lua.gc_collect().ok();
@@ -571,7 +582,18 @@ impl Scripting {
 
     /// Number of cached scripts (INFO).
     pub fn cached(&self) -> usize {
-        self.vm.lock().bodies.len()
+        self.lock_vm().bodies.len()
+    }
+}
+
+/// Runs `f`, which may wait for a running script, without taking a runtime worker away
+/// from other connections (see [`Scripting::lock_vm`]).
+pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }
 
@@ -618,7 +640,7 @@ fn eval_inner(
 ) -> Result<Reply, CmdError> {
     let (keys, argv) = split_keys(args)?;
     let server = s.server.clone();
-    let mut vm = server.scripting.vm.lock();
+    let mut vm = server.scripting.lock_vm();
     let sha = if by_sha {
         let sha = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         if !vm.funcs.contains_key(&sha) {
