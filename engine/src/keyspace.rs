@@ -790,6 +790,8 @@ pub struct Keyspace {
     atomic_seq: AtomicU64,
     /// Watched keys (WATCH).
     pub watches: Watches,
+    /// How to wait when the writer lock stays taken (see [`Keyspace::set_slow_wait`]).
+    slow_wait: OnceLock<fn(&mut dyn FnMut())>,
     /// Function libraries (FUNCTION LOAD): name -> code, persisted like keys.
     functions: RwLock<BTreeMap<String, bytes::Bytes>>,
     /// Bumped on every change to `functions` (the server recompiles when it moved).
@@ -837,6 +839,7 @@ impl Keyspace {
             writer: ReentrantMutex::new(RefCell::new(WriterState::default())),
             atomic_seq: AtomicU64::new(0),
             watches: Watches::default(),
+            slow_wait: OnceLock::new(),
             functions: RwLock::new(BTreeMap::new()),
             functions_version: AtomicU64::new(0),
             key_events: AtomicBool::new(false),
@@ -903,6 +906,11 @@ impl Keyspace {
         self.key_events.store(on, Ordering::Relaxed);
     }
 
+    /// Sets how a writer waits once the lock has stayed taken for a few milliseconds (once).
+    pub fn set_slow_wait(&self, wait: fn(&mut dyn FnMut())) -> bool {
+        self.slow_wait.set(wait).is_ok()
+    }
+
     /// Sets where ready keys go (once); false when one was already set.
     pub fn set_ready_listener(&self, l: Arc<dyn ReadyListener>) -> bool {
         self.ready_listener.set(l).is_ok()
@@ -933,7 +941,26 @@ impl Keyspace {
     }
 
     fn enter(&self, logging: bool) -> Writer<'_> {
-        let st = self.writer.lock();
+        // Writers hold the lock for microseconds; a wait longer than a couple of milliseconds
+        // means a long transaction or script, and goes through the slow-wait hook (the server
+        // makes it a `block_in_place`, so waiting never takes a runtime worker away).
+        let st = match self
+            .writer
+            .try_lock_for(std::time::Duration::from_millis(2))
+        {
+            Some(g) => g,
+            None => {
+                let mut slot = None;
+                match self.slow_wait.get() {
+                    Some(wait) => wait(&mut || slot = Some(self.writer.lock())),
+                    None => slot = Some(self.writer.lock()),
+                }
+                match slot {
+                    Some(g) => g,
+                    None => self.writer.lock(),
+                }
+            }
+        };
         {
             let mut s = st.borrow_mut();
             if s.depth == 0 {

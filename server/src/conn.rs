@@ -570,19 +570,10 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
     }
     let started = Instant::now();
     let outcome = match cmd.exec {
-        Exec::Engine(handler) => {
-            // A running script holds the writer: wait for it without taking a worker away
-            // from other connections (see Scripting::lock_vm).
-            let reply = if s.server.scripting.is_running() {
-                crate::script::blocking(|| run_engine(s, handler, args, write, !write))
-            } else {
-                run_engine(s, handler, args, write, !write)
-            };
-            match reply {
-                Reply::Block(on) => Outcome::Block(on, handler, write),
-                reply => Outcome::Reply(reply),
-            }
-        }
+        Exec::Engine(handler) => match run_engine(s, handler, args, write, !write) {
+            Reply::Block(on) => Outcome::Block(on, handler, write),
+            reply => Outcome::Reply(reply),
+        },
         Exec::Server(which) => crate::commands::run(s, which, args).await,
         Exec::Container => Outcome::Reply(CmdError::WrongArity(cmd.name.to_string()).into()),
     };

@@ -521,7 +521,7 @@ impl Scripting {
     /// fresh worker, so `SCRIPT KILL` and `-BUSY` replies are still served however long the
     /// running script takes.
     pub(crate) fn lock_vm(&self) -> parking_lot::MutexGuard<'_, Vm> {
-        if let Some(g) = self.vm.try_lock() {
+        if let Some(g) = self.vm.try_lock_for(std::time::Duration::from_millis(2)) {
             return g;
         }
         blocking(|| self.vm.lock())
@@ -595,6 +595,11 @@ pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
         }
         _ => f(),
     }
+}
+
+/// The keyspace's slow-wait hook: a writer waiting behind a long script or transaction.
+pub fn slow_wait(f: &mut dyn FnMut()) {
+    blocking(f)
 }
 
 /// EVAL / EVALSHA / EVAL_RO / EVALSHA_RO.

@@ -185,6 +185,7 @@ impl Server {
         let cmd_stats = (0..cmd_names.len()).map(|_| CmdStat::default()).collect();
         let now_s = clock.now_ms() / 1000;
         let blocking = crate::blocking::install(&ks);
+        ks.set_slow_wait(crate::script::slow_wait);
         let pubsub = crate::pubsub::PubSub::default();
         let (hard, soft, secs) = config.client_output_buffer_limit[2];
         pubsub.limits.set(hard, soft, secs);
