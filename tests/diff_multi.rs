@@ -192,6 +192,17 @@ const RACES: &[(&[&str], &[&str], &[&str])] = &[
         &["SET k 5"],
         &["MULTI", "GET k", "EXEC", "SELECT 0"],
     ),
+    // A script's write invalidates a watch; its read does not.
+    (
+        &["SET k 1", "WATCH k"],
+        &["EVAL \"return redis.call('incr', 'k')\" 0"],
+        &["MULTI", "GET k", "EXEC"],
+    ),
+    (
+        &["SET k 1", "WATCH k"],
+        &["EVAL \"return redis.call('get', 'k')\" 0"],
+        &["MULTI", "GET k", "EXEC"],
+    ),
 ];
 
 #[test]

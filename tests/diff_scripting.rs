@@ -483,3 +483,24 @@ fn script_kill_is_served_while_many_clients_pile_up_behind_a_runaway_script() {
     }
     assert_eq!(killer.cmd(&["PING"]), Value::Simple("PONG".into()));
 }
+
+#[test]
+fn info_memory_reports_the_script_cache_and_functions() {
+    let vole = Vole::start(&[]);
+    let mut c = vole.raw();
+    c.cmd(&["SCRIPT", "LOAD", "return 1"]);
+    c.cmd(&[
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=l\nredis.register_function('a', function() end)\nredis.register_function('b', function() end)",
+    ]);
+    let info = common::text(&c.cmd(&["INFO", "memory"]));
+    for field in [
+        "number_of_cached_scripts:1",
+        "number_of_functions:2",
+        "number_of_libraries:1",
+    ] {
+        assert!(info.contains(field), "{field} in {info}");
+    }
+    assert!(!info.contains("used_memory_lua:0\r"), "{info}");
+}

@@ -87,6 +87,18 @@ impl Functions {
     }
 }
 
+impl Functions {
+    /// Number of functions loaded.
+    pub fn count(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Number of libraries loaded.
+    pub fn libraries(&self) -> usize {
+        self.libs.len()
+    }
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }

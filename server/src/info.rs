@@ -98,14 +98,20 @@ fn section(s: &Session, name: &str, o: &mut String) {
             );
         }
         "memory" => {
+            let sc = srv.scripting.stats();
             let used = srv.used_memory();
             let rss = crate::alloc_stats::resident();
             let _ = write!(
                 o,
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_dataset:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_allocator:jemalloc\r\n",
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_dataset:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_allocator:jemalloc\r\nused_memory_lua:{lua}\r\nused_memory_vm_eval:{lua}\r\nused_memory_scripts_eval:{scripts}\r\nnumber_of_cached_scripts:{cached}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\n",
                 human(used),
                 human(rss),
                 srv.ks.all_dbs().iter().map(|d| d.memory_bytes()).sum::<usize>(),
+                lua = sc.lua_memory,
+                scripts = sc.script_bytes,
+                cached = sc.cached,
+                functions = sc.functions,
+                libraries = sc.libraries,
             );
         }
         "persistence" => persistence_section(srv, o),

@@ -61,6 +61,16 @@ pub(crate) struct Vm {
     bodies: HashMap<String, Bytes>,
 }
 
+/// INFO memory's scripting figures.
+#[derive(Debug, Default)]
+pub struct ScriptStats {
+    pub lua_memory: usize,
+    pub script_bytes: usize,
+    pub cached: usize,
+    pub functions: usize,
+    pub libraries: usize,
+}
+
 /// The scripting engine of a server.
 pub struct Scripting {
     pub(crate) vm: Mutex<Vm>,
@@ -580,9 +590,19 @@ impl Scripting {
         vm.lua.gc_collect().ok();
     }
 
-    /// Number of cached scripts (INFO).
-    pub fn cached(&self) -> usize {
-        self.lock_vm().bodies.len()
+    /// Figures for INFO memory. Does not wait for a running script (then the VM's numbers
+    /// are left at 0).
+    pub fn stats(&self) -> ScriptStats {
+        let Some(vm) = self.vm.try_lock() else {
+            return ScriptStats::default();
+        };
+        ScriptStats {
+            lua_memory: vm.lua.used_memory(),
+            script_bytes: vm.bodies.values().map(|b| b.len()).sum(),
+            cached: vm.bodies.len(),
+            functions: vm.functions.count(),
+            libraries: vm.functions.libraries(),
+        }
     }
 }
 
