@@ -218,6 +218,7 @@ impl Vm {
         // A script that allocates without bound gets "not enough memory" instead of taking
         // the server's memory.
         lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
+        lua.set_app_data(CallSlot::default());
         let g = lua.globals();
         let sandbox = lua.create_table()?;
         for name in ALLOWED {
@@ -793,6 +794,11 @@ struct CallCtx {
     resp3: bool,
 }
 
+/// The VM's app-data slot holding the running script's [`CallCtx`] (installed once, so a
+/// call only moves the context in and out).
+#[derive(Default)]
+struct CallSlot(Option<CallCtx>);
+
 /// Runs the compiled script under the error handler, with `redis.call` bridged to `s`.
 fn run_script(
     s: &mut Session,
@@ -804,14 +810,19 @@ fn run_script(
     let lua = &vm.lua;
     let placeholder = s.placeholder();
     let session = std::mem::replace(s, placeholder);
-    lua.set_app_data(CallCtx {
-        session,
-        read_only,
-        wrote: false,
-        resp3: false,
-    });
+    if let Some(mut slot) = lua.app_data_mut::<CallSlot>() {
+        slot.0 = Some(CallCtx {
+            session,
+            read_only,
+            wrote: false,
+            resp3: false,
+        });
+    }
     let r = call();
-    if let Some(ctx) = lua.remove_app_data::<CallCtx>() {
+    let ctx = lua
+        .app_data_mut::<CallSlot>()
+        .and_then(|mut slot| slot.0.take());
+    if let Some(ctx) = ctx {
         *wrote = ctx.wrote;
         *s = ctx.session;
         s.server
@@ -825,8 +836,12 @@ fn run_script(
 /// `redis.call` (`raise`) and `redis.pcall`.
 fn bridge(raise_errors: bool) -> impl Fn(&Lua, MultiValue) -> mlua::Result<Value> {
     move |lua, args| {
-        let mut ctx = lua
-            .app_data_mut::<CallCtx>()
+        let mut slot = lua
+            .app_data_mut::<CallSlot>()
+            .ok_or_else(|| raise("ERR redis.call is only available while a script runs"))?;
+        let ctx = slot
+            .0
+            .as_mut()
             .ok_or_else(|| raise("ERR redis.call is only available while a script runs"))?;
         let read_only = ctx.read_only;
         let (reply, write) = call_command(&mut ctx.session, lua, args, read_only)?;
@@ -839,7 +854,7 @@ fn bridge(raise_errors: bool) -> impl Fn(&Lua, MultiValue) -> mlua::Result<Value
                 .store(true, Ordering::Release);
         }
         let resp3 = ctx.resp3;
-        drop(ctx);
+        drop(slot);
         if raise_errors {
             if let Reply::Error(e) = &reply {
                 return Err(raise_reply(e));
@@ -859,7 +874,11 @@ fn setresp(lua: &Lua, v: Value) -> mlua::Result<()> {
     if n != 2 && n != 3 {
         return Err(raise("ERR RESP version must be 2 or 3."));
     }
-    if let Some(mut ctx) = lua.app_data_mut::<CallCtx>() {
+    if let Some(ctx) = lua
+        .app_data_mut::<CallSlot>()
+        .as_mut()
+        .and_then(|slot| slot.0.as_mut())
+    {
         ctx.resp3 = n == 3;
     }
     Ok(())
