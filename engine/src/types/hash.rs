@@ -1,12 +1,16 @@
 //! Hashes: field -> value maps.
 //!
-//! Stored as an insertion-ordered map ([`indexmap`]): O(1) lookup, O(1) access by position
-//! (HRANDFIELD, HSCAN). Removal keeps Redis's listpack order while the hash is small: with at
-//! most [`LISTPACK_MAX_ENTRIES`] fields a removal shifts the later fields down (O(n), n ≤ 512),
-//! as deleting from a listpack does, so `HGETALL` answers in the order Redis does; a larger
-//! hash removes in O(1) by swapping the last field into the hole. The rule depends only on
-//! the contents (the field count), never on history, so replaying a body on a value loaded
-//! from a snapshot gives the same order as on the live value.
+//! A small hash (Redis's `listpack` encoding) is a plain vector of (field, value) pairs in
+//! insertion order, searched linearly, as a listpack is: about half the memory of a hash
+//! table for a few short fields. Once it converts to `hashtable` it is an insertion-ordered
+//! map ([`indexmap`]): O(1) lookup, O(1) access by position (HRANDFIELD, HSCAN).
+//!
+//! Removal keeps Redis's listpack order while the hash is small: with at most
+//! [`LISTPACK_MAX_ENTRIES`] fields a removal shifts the later fields down (O(n), n ≤ 512), as
+//! deleting from a listpack does, so `HGETALL` answers in the order Redis does; a larger hash
+//! removes in O(1) by swapping the last field into the hole. The rule depends only on the
+//! contents (the field count), never on history, so replaying a body on a value loaded from a
+//! snapshot gives the same order as on the live value.
 //!
 //! OBJECT ENCODING is state, as in Redis: a hash starts as `listpack` and becomes `hashtable`
 //! once it has more than 512 fields, a field or value longer than 64 bytes, or a single HSET
@@ -38,18 +42,60 @@ pub const LISTPACK_MAX_ENTRIES: usize = 512;
 /// Redis's `hash-max-listpack-value` default.
 pub const LISTPACK_MAX_VALUE: usize = 64;
 
+/// How the fields are stored.
+#[derive(Debug, Clone)]
+enum Repr {
+    /// `listpack`: pairs in insertion order, searched linearly.
+    Small(Vec<(Elem, Elem)>),
+    /// `hashtable`.
+    Big(Map),
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Small(Vec::new())
+    }
+}
+
 /// A hash value.
 #[derive(Debug, Clone, Default)]
 pub struct Hash {
-    map: Map,
-    /// Converted to the `hashtable` encoding (never reset while live).
-    big: bool,
+    repr: Repr,
 }
+
+/// Iterator over a hash's (field, value) pairs in order.
+pub enum Iter<'a> {
+    /// Over a small hash.
+    Small(std::slice::Iter<'a, (Elem, Elem)>),
+    /// Over a hash table.
+    Big(indexmap::map::Iter<'a, Elem, Elem>),
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a Elem, &'a Elem);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Iter::Small(it) => it.next().map(|(f, v)| (f, v)),
+            Iter::Big(it) => it.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Iter::Small(it) => it.size_hint(),
+            Iter::Big(it) => it.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
 
 impl PartialEq for Hash {
     /// Equal when the same fields hold the same values in the same order.
     fn eq(&self, other: &Self) -> bool {
-        self.map.len() == other.map.len() && self.map.iter().eq(other.map.iter())
+        self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
@@ -61,29 +107,49 @@ impl Hash {
 
     /// Number of fields.
     pub fn len(&self) -> usize {
-        self.map.len()
+        match &self.repr {
+            Repr::Small(v) => v.len(),
+            Repr::Big(m) => m.len(),
+        }
     }
 
     /// Whether there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
     }
 
     /// The value of `field`.
     pub fn get(&self, field: &[u8]) -> Option<&Elem> {
-        self.map.get(field)
+        match &self.repr {
+            Repr::Small(v) => v.iter().find(|(f, _)| &f[..] == field).map(|(_, v)| v),
+            Repr::Big(m) => m.get(field),
+        }
     }
 
     /// Whether `field` exists.
     pub fn contains(&self, field: &[u8]) -> bool {
-        self.map.contains_key(field)
+        self.get(field).is_some()
+    }
+
+    /// Converts to the `hashtable` encoding (once; never back while live).
+    fn grow(&mut self) {
+        if let Repr::Small(v) = &mut self.repr {
+            let pairs = std::mem::take(v);
+            let mut m = Map::with_capacity_and_hasher(pairs.len(), Default::default());
+            m.extend(pairs);
+            self.repr = Repr::Big(m);
+        }
     }
 
     /// Notes that one command is about to set `n` fields: like Redis, more than 512 at once
     /// converts to `hashtable` even when some repeat.
     pub fn hint(&mut self, n: usize) {
         if n > LISTPACK_MAX_ENTRIES {
-            self.big = true;
+            self.grow();
+        } else if let Repr::Small(v) = &mut self.repr {
+            if v.is_empty() {
+                v.reserve_exact(n);
+            }
         }
     }
 
@@ -92,47 +158,80 @@ impl Hash {
     pub fn set(&mut self, field: &[u8], value: impl AsRef<[u8]>) -> bool {
         let value = value.as_ref();
         if field.len() > LISTPACK_MAX_VALUE || value.len() > LISTPACK_MAX_VALUE {
-            self.big = true;
+            self.grow();
         }
-        let new = match self.map.get_mut(field) {
+        if let Repr::Small(v) = &mut self.repr {
+            if let Some((_, old)) = v.iter_mut().find(|(f, _)| &f[..] == field) {
+                *old = Elem::new(value);
+                return false;
+            }
+            if v.len() < LISTPACK_MAX_ENTRIES {
+                // Grow by a quarter, not double: a small hash's slack is most of its memory.
+                if v.len() == v.capacity() {
+                    v.reserve_exact((v.len() / 4).max(1));
+                }
+                v.push((Elem::new(field), Elem::new(value)));
+                return true;
+            }
+            self.grow();
+        }
+        let Repr::Big(m) = &mut self.repr else {
+            return false;
+        };
+        match m.get_mut(field) {
             Some(v) => {
                 *v = Elem::new(value);
                 false
             }
             None => {
-                self.map.insert(Elem::new(field), Elem::new(value));
+                m.insert(Elem::new(field), Elem::new(value));
                 true
             }
-        };
-        if self.map.len() > LISTPACK_MAX_ENTRIES {
-            self.big = true;
         }
-        new
     }
 
     /// Removes `field`; true when it was there. Order-preserving while the hash is small
     /// (see the module doc).
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        if self.map.len() <= LISTPACK_MAX_ENTRIES {
-            self.map.shift_remove(field).is_some()
-        } else {
-            self.map.swap_remove(field).is_some()
+        match &mut self.repr {
+            Repr::Small(v) => match v.iter().position(|(f, _)| &f[..] == field) {
+                Some(i) => {
+                    v.remove(i);
+                    if v.capacity() > 2 * v.len() + 4 {
+                        v.shrink_to_fit();
+                    }
+                    true
+                }
+                None => false,
+            },
+            Repr::Big(m) if m.len() <= LISTPACK_MAX_ENTRIES => m.shift_remove(field).is_some(),
+            Repr::Big(m) => m.swap_remove(field).is_some(),
         }
     }
 
     /// Fields and values in iteration order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Elem, &Elem)> {
-        self.map.iter()
+    pub fn iter(&self) -> Iter<'_> {
+        match &self.repr {
+            Repr::Small(v) => Iter::Small(v.iter()),
+            Repr::Big(m) => Iter::Big(m.iter()),
+        }
     }
 
     /// The entry at `i` in iteration order.
     pub fn get_index(&self, i: usize) -> Option<(&Elem, &Elem)> {
-        self.map.get_index(i)
+        match &self.repr {
+            Repr::Small(v) => v.get(i).map(|(f, v)| (f, v)),
+            Repr::Big(m) => m.get_index(i),
+        }
+    }
+
+    fn is_big(&self) -> bool {
+        matches!(self.repr, Repr::Big(_))
     }
 
     /// Whether HSCAN answers everything in one call (as Redis does for a listpack).
     pub fn scans_whole(&self) -> bool {
-        !self.big || self.map.len() <= LISTPACK_MAX_ENTRIES
+        !self.is_big() || self.len() <= LISTPACK_MAX_ENTRIES
     }
 
     /// One HSCAN step: a small hash is visited whole, in order, answering cursor 0 (as Redis
@@ -143,12 +242,12 @@ impl Hash {
     /// down) never makes the scan miss an entry present for the whole scan.
     pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Elem, &Elem)) -> u64 {
         let whole = self.scans_whole();
-        let (next, range) = scan_range(self.map.len(), cursor, count, whole);
+        let (next, range) = scan_range(self.len(), cursor, count, whole);
         if whole {
-            self.map.iter().for_each(|(f, v)| visit(f, v));
+            self.iter().for_each(|(f, v)| visit(f, v));
         } else {
             for i in range.rev() {
-                if let Some((f, v)) = self.map.get_index(i) {
+                if let Some((f, v)) = self.get_index(i) {
                     visit(f, v);
                 }
             }
@@ -158,7 +257,7 @@ impl Hash {
 
     /// The name OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
-        if self.big {
+        if self.is_big() {
             "hashtable"
         } else {
             "listpack"
@@ -167,19 +266,21 @@ impl Hash {
 
     /// Approximate heap bytes.
     pub fn memory_bytes(&self) -> usize {
-        let per = std::mem::size_of::<(u64, Elem, Elem)>() + 9;
-        self.map.capacity() * per
+        let slots = match &self.repr {
+            Repr::Small(v) => v.capacity() * std::mem::size_of::<(Elem, Elem)>(),
+            Repr::Big(m) => m.capacity() * (std::mem::size_of::<(u64, Elem, Elem)>() + 9),
+        };
+        slots
             + self
-                .map
                 .iter()
-                .map(|(f, v)| f.len() + v.len())
+                .map(|(f, v)| f.heap_bytes() + v.heap_bytes())
                 .sum::<usize>()
     }
 
     /// Appends the value encoding (without the tag).
     pub fn encode(&self, out: &mut Vec<u8>) {
-        put_uvarint(out, self.map.len() as u64);
-        for (f, v) in &self.map {
+        put_uvarint(out, self.len() as u64);
+        for (f, v) in self.iter() {
             put_bytes(out, f);
             put_bytes(out, v);
         }
@@ -189,13 +290,16 @@ impl Hash {
     /// encoding is derived from the contents.
     pub fn decode(c: &mut Cursor<'_>) -> Result<Hash, DecodeError> {
         let n = count(c, 2)?;
-        let mut map = Map::with_capacity_and_hasher(n, Default::default());
+        let mut pairs = Vec::with_capacity(n);
         let mut big = n > LISTPACK_MAX_ENTRIES;
         for _ in 0..n {
-            let at = c.pos();
             let f = Elem::new(c.bytes()?);
             let v = Elem::new(c.bytes()?);
             big |= f.len() > LISTPACK_MAX_VALUE || v.len() > LISTPACK_MAX_VALUE;
+            pairs.push((f, v, c.pos()));
+        }
+        let mut map = Map::with_capacity_and_hasher(n, Default::default());
+        for (f, v, at) in pairs {
             if map.insert(f, v).is_some() {
                 return Err(DecodeError::Invalid {
                     what: "duplicate hash field",
@@ -203,7 +307,16 @@ impl Hash {
                 });
             }
         }
-        Ok(Hash { map, big })
+        if big {
+            return Ok(Hash {
+                repr: Repr::Big(map),
+            });
+        }
+        let mut small = Vec::with_capacity(map.len());
+        small.extend(map);
+        Ok(Hash {
+            repr: Repr::Small(small),
+        })
     }
 }
 
@@ -335,6 +448,30 @@ mod tests {
         let d = Hash::decode(&mut c).expect("decodes");
         assert!(c.is_at_end());
         d
+    }
+
+    #[test]
+    fn a_small_hash_is_compact_and_converts_once() {
+        let mut small = Hash::new();
+        small.hint(10);
+        for i in 0..10 {
+            small.set(format!("field{i}").as_bytes(), b"value");
+        }
+        // Ten pairs of inline elements and no table: 480 bytes, no slack.
+        assert_eq!(
+            small.memory_bytes(),
+            10 * std::mem::size_of::<(Elem, Elem)>()
+        );
+        assert_eq!(small.encoding(), "listpack");
+        let mut big = small.clone();
+        big.grow();
+        assert_eq!(big.encoding(), "hashtable");
+        assert!(big.memory_bytes() > small.memory_bytes());
+        assert_eq!(big, small, "same fields, same order");
+        assert_eq!(
+            big.get(b"field3").map(|v| v.to_bytes()),
+            small.get(b"field3").map(|v| v.to_bytes())
+        );
     }
 
     #[test]
