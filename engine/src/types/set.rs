@@ -44,7 +44,175 @@ pub const LISTPACK_MAX_ENTRIES: usize = 128;
 /// Redis's `set-max-listpack-value` default.
 pub const LISTPACK_MAX_VALUE: usize = 64;
 
-type Members = IndexSet<Elem, foldhash::fast::RandomState>;
+type Table = IndexSet<Elem, foldhash::fast::RandomState>;
+
+/// A set's members: a plain vector while the set is small (intset or listpack encoded),
+/// searched linearly as Redis searches those encodings, and a hash set once it is a
+/// `hashtable`. The vector holds short members inline with no allocation of their own, at
+/// about half the memory of a table.
+#[derive(Debug, Clone)]
+enum Members {
+    Small(Vec<Elem>),
+    Big(Table),
+}
+
+/// Iterator over a set's members in order.
+enum MembersIter<'a> {
+    Small(std::slice::Iter<'a, Elem>),
+    Big(indexmap::set::Iter<'a, Elem>),
+}
+
+impl<'a> Iterator for MembersIter<'a> {
+    type Item = &'a Elem;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a Elem> {
+        match self {
+            MembersIter::Small(it) => it.next(),
+            MembersIter::Big(it) => it.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            MembersIter::Small(it) => it.size_hint(),
+            MembersIter::Big(it) => it.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for MembersIter<'_> {}
+
+impl Default for Members {
+    fn default() -> Self {
+        Members::Small(Vec::new())
+    }
+}
+
+impl Members {
+    fn with_capacity(n: usize, big: bool) -> Members {
+        if big {
+            Members::Big(Table::with_capacity_and_hasher(n, Default::default()))
+        } else {
+            Members::Small(Vec::with_capacity(n))
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Members::Small(v) => v.len(),
+            Members::Big(t) => t.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn contains(&self, m: &[u8]) -> bool {
+        match self {
+            Members::Small(v) => v.iter().any(|x| &x[..] == m),
+            Members::Big(t) => t.contains(m),
+        }
+    }
+
+    fn partition_point(&self, pred: impl FnMut(&Elem) -> bool) -> usize {
+        match self {
+            Members::Small(v) => v.partition_point(pred),
+            Members::Big(t) => t.as_slice().partition_point(pred),
+        }
+    }
+
+    /// Makes room for one more member, growing a small vector by a quarter (not double: a
+    /// small set's slack is most of its memory).
+    fn room(v: &mut Vec<Elem>) {
+        if v.len() == v.capacity() {
+            v.reserve_exact((v.len() / 4).max(1));
+        }
+    }
+
+    /// Inserts a member known to be absent at `pos`.
+    fn shift_insert(&mut self, pos: usize, e: Elem) {
+        match self {
+            Members::Small(v) => {
+                Self::room(v);
+                v.insert(pos.min(v.len()), e);
+            }
+            Members::Big(t) => {
+                t.shift_insert(pos, e);
+            }
+        }
+    }
+
+    /// Appends a member; false when it was present.
+    fn insert(&mut self, e: Elem) -> bool {
+        match self {
+            Members::Small(v) => {
+                if v.contains(&e) {
+                    return false;
+                }
+                Self::room(v);
+                v.push(e);
+                true
+            }
+            Members::Big(t) => t.insert(e),
+        }
+    }
+
+    fn shift_remove(&mut self, m: &[u8]) -> bool {
+        match self {
+            Members::Small(v) => match v.iter().position(|x| &x[..] == m) {
+                Some(i) => {
+                    v.remove(i);
+                    if v.capacity() > 2 * v.len() + 4 {
+                        v.shrink_to_fit();
+                    }
+                    true
+                }
+                None => false,
+            },
+            Members::Big(t) => t.shift_remove(m),
+        }
+    }
+
+    fn swap_remove(&mut self, m: &[u8]) -> bool {
+        match self {
+            Members::Small(_) => self.shift_remove(m),
+            Members::Big(t) => t.swap_remove(m),
+        }
+    }
+
+    fn iter(&self) -> MembersIter<'_> {
+        match self {
+            Members::Small(v) => MembersIter::Small(v.iter()),
+            Members::Big(t) => MembersIter::Big(t.iter()),
+        }
+    }
+
+    fn get_index(&self, i: usize) -> Option<&Elem> {
+        match self {
+            Members::Small(v) => v.get(i),
+            Members::Big(t) => t.get_index(i),
+        }
+    }
+
+    /// Heap bytes of the slots.
+    fn slot_bytes(&self) -> usize {
+        match self {
+            Members::Small(v) => v.capacity() * std::mem::size_of::<Elem>(),
+            Members::Big(t) => t.capacity() * (std::mem::size_of::<(u64, Elem)>() + 9),
+        }
+    }
+
+    /// Moves to the hash set (once the set is a `hashtable`).
+    fn grow(&mut self) {
+        if let Members::Small(v) = self {
+            let mut t = Table::with_capacity_and_hasher(v.len(), Default::default());
+            t.extend(std::mem::take(v));
+            *self = Members::Big(t);
+        }
+    }
+}
 
 /// The encoding OBJECT ENCODING reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -87,10 +255,12 @@ impl Set {
         } else {
             Enc::Hashtable
         };
-        Set {
+        let mut s = Set {
             enc,
             ..Set::default()
-        }
+        };
+        s.settle();
+        s
     }
 
     /// Notes that one command is about to add `n` members to an existing set (Redis's
@@ -100,6 +270,7 @@ impl Set {
             || (self.enc == Enc::Intset && n > INTSET_MAX_ENTRIES)
         {
             self.enc = Enc::Hashtable;
+            self.settle();
         }
     }
 
@@ -129,7 +300,6 @@ impl Set {
             Some(v) if self.non_int == 0 && n < INTSET_MAX_ENTRIES => {
                 let pos = self
                     .members
-                    .as_slice()
                     .partition_point(|x| parse_i64(x).is_some_and(|x| x < v));
                 self.members.shift_insert(pos, Elem::new(m));
             }
@@ -155,6 +325,7 @@ impl Set {
             }
             e => e,
         };
+        self.settle();
         true
     }
 
@@ -180,6 +351,13 @@ impl Set {
     /// Members in iteration order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &Elem> {
         self.members.iter()
+    }
+
+    /// Keeps the storage in step with the encoding: a `hashtable` set is a hash set.
+    fn settle(&mut self) {
+        if self.enc == Enc::Hashtable {
+            self.members.grow();
+        }
     }
 
     /// The member at `i` in iteration order.
@@ -221,14 +399,13 @@ impl Set {
 
     /// Approximate heap bytes.
     pub fn memory_bytes(&self) -> usize {
-        let per = std::mem::size_of::<(u64, Elem)>() + 9;
-        self.members.capacity() * per + self.members.iter().map(|m| m.len()).sum::<usize>()
+        self.members.slot_bytes() + self.members.iter().map(|m| m.heap_bytes()).sum::<usize>()
     }
 
     /// Appends the value encoding (without the tag).
     pub fn encode(&self, out: &mut Vec<u8>) {
         put_uvarint(out, self.members.len() as u64);
-        for m in &self.members {
+        for m in self.members.iter() {
             put_bytes(out, m);
         }
     }
@@ -237,7 +414,7 @@ impl Set {
     /// members are an error. The encoding is derived from the contents.
     pub fn decode(c: &mut Cursor<'_>) -> Result<Set, DecodeError> {
         let n = count(c, 1)?;
-        let mut members = Members::with_capacity_and_hasher(n, Default::default());
+        let mut members = Members::with_capacity(n, n > LISTPACK_MAX_ENTRIES);
         let mut non_int = 0;
         let mut longest = 0;
         for _ in 0..n {
@@ -259,11 +436,13 @@ impl Set {
         } else {
             Enc::Hashtable
         };
-        Ok(Set {
+        let mut set = Set {
             members,
             non_int,
             enc,
-        })
+        };
+        set.settle();
+        Ok(set)
     }
 }
 
