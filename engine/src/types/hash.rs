@@ -63,34 +63,19 @@ pub struct Hash {
     repr: Repr,
 }
 
+/// A pair of a small hash, as references.
+fn pair_refs(p: &(Elem, Elem)) -> (&Elem, &Elem) {
+    (&p.0, &p.1)
+}
+
 /// Iterator over a hash's (field, value) pairs in order.
-pub enum Iter<'a> {
-    /// Over a small hash.
-    Small(std::slice::Iter<'a, (Elem, Elem)>),
-    /// Over a hash table.
-    Big(indexmap::map::Iter<'a, Elem, Elem>),
-}
-
-impl<'a> Iterator for Iter<'a> {
-    type Item = (&'a Elem, &'a Elem);
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            Iter::Small(it) => it.next().map(|(f, v)| (f, v)),
-            Iter::Big(it) => it.next(),
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        match self {
-            Iter::Small(it) => it.size_hint(),
-            Iter::Big(it) => it.size_hint(),
-        }
-    }
-}
-
-impl ExactSizeIterator for Iter<'_> {}
+pub type Iter<'a> = super::SmallOrBig<
+    std::iter::Map<
+        std::slice::Iter<'a, (Elem, Elem)>,
+        fn(&'a (Elem, Elem)) -> (&'a Elem, &'a Elem),
+    >,
+    indexmap::map::Iter<'a, Elem, Elem>,
+>;
 
 impl PartialEq for Hash {
     /// Equal when the same fields hold the same values in the same order.
@@ -166,10 +151,7 @@ impl Hash {
                 return false;
             }
             if v.len() < LISTPACK_MAX_ENTRIES {
-                // Grow by a quarter, not double: a small hash's slack is most of its memory.
-                if v.len() == v.capacity() {
-                    v.reserve_exact((v.len() / 4).max(1));
-                }
+                super::room(v);
                 v.push((Elem::new(field), Elem::new(value)));
                 return true;
             }
@@ -194,16 +176,7 @@ impl Hash {
     /// (see the module doc).
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match &mut self.repr {
-            Repr::Small(v) => match v.iter().position(|(f, _)| &f[..] == field) {
-                Some(i) => {
-                    v.remove(i);
-                    if v.capacity() > 2 * v.len() + 4 {
-                        v.shrink_to_fit();
-                    }
-                    true
-                }
-                None => false,
-            },
+            Repr::Small(v) => super::remove_first(v, |(f, _)| &f[..] == field),
             Repr::Big(m) if m.len() <= LISTPACK_MAX_ENTRIES => m.shift_remove(field).is_some(),
             Repr::Big(m) => m.swap_remove(field).is_some(),
         }
@@ -212,8 +185,11 @@ impl Hash {
     /// Fields and values in iteration order.
     pub fn iter(&self) -> Iter<'_> {
         match &self.repr {
-            Repr::Small(v) => Iter::Small(v.iter()),
-            Repr::Big(m) => Iter::Big(m.iter()),
+            Repr::Small(v) => super::SmallOrBig::Small(
+                v.iter()
+                    .map(pair_refs as fn(&(Elem, Elem)) -> (&Elem, &Elem)),
+            ),
+            Repr::Big(m) => super::SmallOrBig::Big(m.iter()),
         }
     }
 

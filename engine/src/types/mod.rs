@@ -30,6 +30,59 @@ pub mod zset;
 use crate::effect::{ApplyError, Cursor, DecodeError};
 use crate::value::Value;
 
+/// An iterator over either representation of a collection (a small vector or a table).
+pub enum SmallOrBig<A, B> {
+    /// Over the small representation.
+    Small(A),
+    /// Over the table.
+    Big(B),
+}
+
+impl<A: Iterator, B: Iterator<Item = A::Item>> Iterator for SmallOrBig<A, B> {
+    type Item = A::Item;
+
+    #[inline]
+    fn next(&mut self) -> Option<A::Item> {
+        match self {
+            SmallOrBig::Small(it) => it.next(),
+            SmallOrBig::Big(it) => it.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            SmallOrBig::Small(it) => it.size_hint(),
+            SmallOrBig::Big(it) => it.size_hint(),
+        }
+    }
+}
+
+impl<A: ExactSizeIterator, B: ExactSizeIterator<Item = A::Item>> ExactSizeIterator
+    for SmallOrBig<A, B>
+{
+}
+
+/// Makes room for one more element in a small collection's vector, growing it by a quarter
+/// (not double: a small collection's slack is most of its memory).
+pub(crate) fn room<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() {
+        v.reserve_exact((v.len() / 4).max(1));
+    }
+}
+
+/// Removes the first element of a small collection's vector that matches, keeping the order
+/// (as deleting from a listpack does) and giving back slack; false when none matched.
+pub(crate) fn remove_first<T>(v: &mut Vec<T>, pred: impl FnMut(&T) -> bool) -> bool {
+    let Some(i) = v.iter().position(pred) else {
+        return false;
+    };
+    v.remove(i);
+    if v.capacity() > 2 * v.len() + 4 {
+        v.shrink_to_fit();
+    }
+    true
+}
+
 /// A collection effect body being built: one type's op list (`T` is the type, so each type
 /// module adds its own ops as methods of `Body<ItsType>`).
 #[derive(Debug)]

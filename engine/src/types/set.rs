@@ -57,31 +57,7 @@ enum Members {
 }
 
 /// Iterator over a set's members in order.
-enum MembersIter<'a> {
-    Small(std::slice::Iter<'a, Elem>),
-    Big(indexmap::set::Iter<'a, Elem>),
-}
-
-impl<'a> Iterator for MembersIter<'a> {
-    type Item = &'a Elem;
-
-    #[inline]
-    fn next(&mut self) -> Option<&'a Elem> {
-        match self {
-            MembersIter::Small(it) => it.next(),
-            MembersIter::Big(it) => it.next(),
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        match self {
-            MembersIter::Small(it) => it.size_hint(),
-            MembersIter::Big(it) => it.size_hint(),
-        }
-    }
-}
-
-impl ExactSizeIterator for MembersIter<'_> {}
+type MembersIter<'a> = super::SmallOrBig<std::slice::Iter<'a, Elem>, indexmap::set::Iter<'a, Elem>>;
 
 impl Default for Members {
     fn default() -> Self {
@@ -123,19 +99,11 @@ impl Members {
         }
     }
 
-    /// Makes room for one more member, growing a small vector by a quarter (not double: a
-    /// small set's slack is most of its memory).
-    fn room(v: &mut Vec<Elem>) {
-        if v.len() == v.capacity() {
-            v.reserve_exact((v.len() / 4).max(1));
-        }
-    }
-
     /// Inserts a member known to be absent at `pos`.
     fn shift_insert(&mut self, pos: usize, e: Elem) {
         match self {
             Members::Small(v) => {
-                Self::room(v);
+                super::room(v);
                 v.insert(pos.min(v.len()), e);
             }
             Members::Big(t) => {
@@ -151,7 +119,7 @@ impl Members {
                 if v.contains(&e) {
                     return false;
                 }
-                Self::room(v);
+                super::room(v);
                 v.push(e);
                 true
             }
@@ -161,16 +129,7 @@ impl Members {
 
     fn shift_remove(&mut self, m: &[u8]) -> bool {
         match self {
-            Members::Small(v) => match v.iter().position(|x| &x[..] == m) {
-                Some(i) => {
-                    v.remove(i);
-                    if v.capacity() > 2 * v.len() + 4 {
-                        v.shrink_to_fit();
-                    }
-                    true
-                }
-                None => false,
-            },
+            Members::Small(v) => super::remove_first(v, |x| &x[..] == m),
             Members::Big(t) => t.shift_remove(m),
         }
     }
@@ -184,8 +143,8 @@ impl Members {
 
     fn iter(&self) -> MembersIter<'_> {
         match self {
-            Members::Small(v) => MembersIter::Small(v.iter()),
-            Members::Big(t) => MembersIter::Big(t.iter()),
+            Members::Small(v) => super::SmallOrBig::Small(v.iter()),
+            Members::Big(t) => super::SmallOrBig::Big(t.iter()),
         }
     }
 
