@@ -237,6 +237,24 @@ fn watch_races_between_two_clients_match_redis() {
 }
 
 #[test]
+fn subscribing_inside_exec_keeps_the_reply_well_formed() {
+    let vole = Vole::start(&[]);
+    let mut c = vole.raw();
+    c.cmd(&["HELLO", "3"]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SUBSCRIBE", "a", "b"]);
+    c.cmd(&["PING"]);
+    let Value::Array(replies) = c.cmd(&["EXEC"]) else {
+        panic!("EXEC is an array")
+    };
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    let mut p = vole.raw();
+    assert_eq!(p.cmd(&["PUBLISH", "a", "hi"]), Value::Int(1));
+    assert!(matches!(c.read(), Some(Value::Push(_))));
+    assert_eq!(c.cmd(&["PING"]), Value::Simple("PONG".into()));
+}
+
+#[test]
 fn active_expiry_of_a_watched_key_aborts_exec() {
     // Nobody touches the key: the expiry cycle deletes it, and that is a change.
     let vole = Vole::start(&[]);

@@ -263,3 +263,26 @@ fn client_list_shows_subscriptions() {
         "{list}"
     );
 }
+
+#[test]
+fn a_resp3_subscriber_blocked_in_blpop_still_gets_its_messages() {
+    let vole = Vole::start(&[]);
+    let mut c = vole.raw();
+    c.cmd(&["HELLO", "3"]);
+    c.cmd(&["SUBSCRIBE", "news"]);
+    c.send_cmd(&[b"BLPOP", b"q", b"0"]);
+    let mut p = vole.raw();
+    assert!(common::wait_until(Duration::from_secs(5), || {
+        common::text(&p.cmd(&["INFO", "clients"])).contains("blocked_clients:1")
+    }));
+    assert_eq!(p.cmd(&["PUBLISH", "news", "while-blocked"]), Value::Int(1));
+    let Some(Value::Push(msg)) = c.read() else {
+        panic!("expected the message first")
+    };
+    assert_eq!(common::text(&msg[2]), "while-blocked");
+    p.cmd(&["RPUSH", "q", "x"]);
+    assert_eq!(
+        c.read(),
+        Some(Value::Array(vec![common::bulk("q"), common::bulk("x")]))
+    );
+}

@@ -714,7 +714,14 @@ async fn block(
                 None => std::future::pending().await,
             }
         };
+        let mailbox = s.subs.mailbox.clone();
         tokio::select! {
+            // A RESP3 client can be subscribed and blocked at once: its messages keep flowing.
+            _ = mail(mailbox.as_deref()) => {
+                if let Err(e) = deliver(s, io, qlimit).await {
+                    break Err(e);
+                }
+            }
             _ = waiter.wake.notified() => {
                 match waiter.take_unblock() {
                     Some(crate::blocking::Unblock::Timeout) => break Ok(Some(on.on_timeout.clone())),

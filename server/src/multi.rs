@@ -221,8 +221,16 @@ fn run_one(s: &mut Session, args: &[Bytes]) -> Reply {
             Reply::Block(on) => on.on_timeout,
             r => r,
         },
-        Exec::Server(which) => crate::commands::run_now(s, which, args, true)
-            .unwrap_or_else(|| CmdError::err("Command not allowed inside a transaction").into()),
+        Exec::Server(which) => {
+            match crate::commands::run_now(s, which, args, true) {
+                // (P)SUBSCRIBE confirms each channel with its own frame; inside the EXEC
+                // array they are one element, so the array stays well formed.
+                Some(Reply::Frames(mut frames)) if frames.len() == 1 => frames.remove(0),
+                Some(Reply::Frames(frames)) => Reply::Array(frames),
+                Some(r) => r,
+                None => CmdError::err("Command not allowed inside a transaction").into(),
+            }
+        }
         Exec::Container => CmdError::WrongArity(cmd.name.to_string()).into(),
     }
 }
