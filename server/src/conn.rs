@@ -526,7 +526,7 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
         return Outcome::Reply(CmdError::NoAuth.into());
     }
     let write = cmd.flags & flags::WRITE != 0;
-    if cmd.flags & flags::ALLOW_BUSY == 0 && s.server.scripting.running_longer_than(1) {
+    if cmd.flags & flags::ALLOW_BUSY == 0 && s.server.scripting.is_running() {
         if let Err(e) = wait_for_script(s).await {
             return Outcome::Reply(e.into());
         }
@@ -596,9 +596,8 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
 }
 
 /// While another client's script runs, commands wait for it (a script is atomic), and once
-/// it has run past `busy-reply-threshold` they are refused with `-BUSY`, as in Redis. (A
-/// script that started less than a millisecond ago is waited for on the locks it holds:
-/// short scripts never pay for an asynchronous wait.)
+/// it has run past `busy-reply-threshold` they are refused with `-BUSY`, as in Redis. The
+/// wait is asynchronous, so a command never sits on a lock a runaway script holds.
 async fn wait_for_script(s: &Session) -> Result<(), CmdError> {
     let sc = &s.server.scripting;
     loop {

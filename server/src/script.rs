@@ -543,11 +543,6 @@ impl Scripting {
         self.started_ms.load(Ordering::Relaxed)
     }
 
-    /// Whether a script has been running for at least `ms` milliseconds.
-    pub fn running_longer_than(&self, ms: i64) -> bool {
-        self.running.load(Ordering::Acquire)
-            && self.now_ms() - self.started_ms.load(Ordering::Relaxed) >= ms
-    }
 
     /// SCRIPT KILL.
     pub fn kill(&self) -> Result<Reply, CmdError> {
