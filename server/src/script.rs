@@ -543,7 +543,6 @@ impl Scripting {
         self.started_ms.load(Ordering::Relaxed)
     }
 
-
     /// SCRIPT KILL.
     pub fn kill(&self) -> Result<Reply, CmdError> {
         if !self.running.load(Ordering::Acquire) {
