@@ -994,15 +994,38 @@ impl Keyspace {
     #[inline]
     pub fn read_atomic<R>(&self, mut f: impl FnMut() -> R) -> R {
         loop {
+            if let Some(r) = self.read_atomic_within(&mut f, None) {
+                return r;
+            }
+        }
+    }
+
+    /// [`Keyspace::read_atomic`], giving up (`None`) rather than waiting longer than `limit`
+    /// for a running transaction or script (the server then waits for it asynchronously).
+    #[inline]
+    pub fn read_atomic_within<R>(
+        &self,
+        f: &mut impl FnMut() -> R,
+        limit: Option<std::time::Duration>,
+    ) -> Option<R> {
+        let mut started: Option<std::time::Instant> = None;
+        loop {
             let before = self.atomic_seq.load(Ordering::Acquire);
             if before & 1 == 1 {
-                // A transaction is running: wait for it by taking the writer lock it holds.
-                drop(self.replay_writer());
+                // A transaction is running: wait for it on the writer lock it holds.
+                match limit {
+                    None => drop(self.replay_writer()),
+                    Some(limit) => {
+                        let t0 = *started.get_or_insert_with(std::time::Instant::now);
+                        let left = limit.saturating_sub(t0.elapsed());
+                        drop(self.writer.try_lock_for(left)?);
+                    }
+                }
                 continue;
             }
             let r = f();
             if self.atomic_seq.load(Ordering::Acquire) == before {
-                return r;
+                return Some(r);
             }
         }
     }

@@ -570,10 +570,25 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
     }
     let started = Instant::now();
     let outcome = match cmd.exec {
-        Exec::Engine(handler) => match run_engine(s, handler, args, write, !write) {
-            Reply::Block(on) => Outcome::Block(on, handler, write),
-            reply => Outcome::Reply(reply),
-        },
+        Exec::Engine(handler) => {
+            // A read never sits on the writer lock behind a script that started after the
+            // gate above: it gives up after 2 ms and waits for the script asynchronously.
+            let reply = loop {
+                let limit = Some(std::time::Duration::from_millis(2));
+                if let Some(r) = run_engine_within(s, handler, args, write, !write, limit) {
+                    break r;
+                }
+                if let Err(e) = wait_for_script(s).await {
+                    break e.into();
+                }
+                tokio::task::yield_now().await;
+                s.now_ms = s.server.ks.now_ms();
+            };
+            match reply {
+                Reply::Block(on) => Outcome::Block(on, handler, write),
+                reply => Outcome::Reply(reply),
+            }
+        }
         Exec::Server(which) => crate::commands::run(s, which, args).await,
         Exec::Container => Outcome::Reply(CmdError::WrongArity(cmd.name.to_string()).into()),
     };
@@ -645,14 +660,32 @@ pub fn run_engine(
     write: bool,
     atomic_read: bool,
 ) -> Reply {
+    loop {
+        if let Some(r) = run_engine_within(s, handler, args, write, atomic_read, None) {
+            return r;
+        }
+    }
+}
+
+/// [`run_engine`]; an atomic read gives up (`None`, nothing done) rather than wait longer
+/// than `limit` behind a running transaction or script.
+pub fn run_engine_within(
+    s: &mut Session,
+    handler: Handler,
+    args: &[Bytes],
+    write: bool,
+    atomic_read: bool,
+    limit: Option<std::time::Duration>,
+) -> Option<Reply> {
     let mut ctx = Ctx::at(&s.server.ks, &s.db, &s.limits, s.now_ms);
     ctx.no_touch = s.info.no_touch.load(Ordering::Relaxed);
     let mut reply = if atomic_read {
-        s.server.ks.read_atomic(|| {
+        let mut read = || {
             ctx.hits = 0;
             ctx.misses = 0;
             handler(&mut ctx, args).unwrap_or_else(Reply::from)
-        })
+        };
+        s.server.ks.read_atomic_within(&mut read, limit)?
     } else {
         handler(&mut ctx, args).unwrap_or_else(Reply::from)
     };
@@ -672,7 +705,7 @@ pub fn run_engine(
             s.wrote = true;
         }
     }
-    reply
+    Some(reply)
 }
 
 /// Parks a client whose blocking command found nothing, until a key it waits on gets
