@@ -24,6 +24,17 @@ start_pair() {
   done
 }
 
+# alternate: ROUNDS rounds of `run vole ...` then `run redis ...` at -P 1 and -P 16 (the
+# script defines run: server port pipeline, appending "server|pipeline|test|rps" lines).
+alternate() {
+  for r in $(seq "$ROUNDS"); do
+    for P in 1 16; do
+      run vole $VPORT $P
+      run redis $RPORT $P
+    done
+  done
+}
+
 median() { sort -n | awk '{a[NR]=$1} END { if (NR == 0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
 
 # print_table: RESULTS holds "server|pipeline|test|rps" lines; prints medians and ratios.

@@ -54,12 +54,7 @@ run() { # server port pipeline
     | tr -d '"' | awk -F, -v s="$1" -v p="$3" '$1 != "test" { print s "|" p "|PUBLISH x100 subs|" $2 }' >> "$RESULTS"
   kill $SPID 2>/dev/null; wait $SPID 2>/dev/null || true; SPID=""
 }
-for r in $(seq "$ROUNDS"); do
-  for P in 1 16; do
-    run vole $VPORT $P
-    run redis $RPORT $P
-  done
-done
+alternate
 
 print_table
 echo "(each PUBLISH reaches $SUBSCRIBERS subscribers: messages/s = rps x $SUBSCRIBERS)"

@@ -21,11 +21,6 @@ run() { # server port pipeline: appends "server|pipeline|test|rps" lines
   redis-benchmark -h 127.0.0.1 -p "$2" -c $CLIENTS -n "$REQUESTS" -P "$3" -t "$TESTS" -r 100000 --csv -q 2>/dev/null \
     | tr -d '"' | awk -F, -v s="$1" -v p="$3" '$1 != "test" { print s "|" p "|" $1 "|" $2 }' >> "$RESULTS"
 }
-for r in $(seq "$ROUNDS"); do
-  for P in 1 16; do
-    run vole $VPORT $P
-    run redis $RPORT $P
-  done
-done
+alternate
 
 print_table

@@ -22,11 +22,6 @@ run() { # server port pipeline
       EVALSHA "$SHA" 1 key:__rand_int__ 2>/dev/null \
     | tr -d '"' | awk -F, -v s="$1" -v p="$3" '$1 != "test" { print s "|" p "|EVALSHA incr+expire|" $2 }' >> "$RESULTS"
 }
-for r in $(seq "$ROUNDS"); do
-  for P in 1 16; do
-    run vole $VPORT $P
-    run redis $RPORT $P
-  done
-done
+alternate
 
 print_table
