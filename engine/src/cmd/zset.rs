@@ -10,7 +10,6 @@ use bytes::Bytes;
 use rand::Rng;
 
 use super::{block_timeout_ms, int_arg, is, log_coll, name_of, note_dirty, note_lookup, Ctx};
-use crate::glob::{is_match_all, GlobPattern};
 use crate::keyspace::{Item, KeyRef, Shard, Writer};
 use crate::num;
 use crate::reply::{BlockOn, CmdError, CmdResult, Reply};
@@ -634,6 +633,16 @@ fn rank_bounds(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 }
 
 /// The members a range selects, in reply order.
+/// The LIMIT window of a score or lex range as (entries to skip, most to take); `None` when
+/// the offset is negative or past the end (Redis answers nothing then).
+fn window(req: &RangeReq, z: &ZSet) -> Option<(usize, usize)> {
+    if req.offset < 0 || (req.offset > 0 && req.offset as u64 >= z.len() as u64) {
+        return None;
+    }
+    let limit = usize::try_from(req.limit).unwrap_or(usize::MAX);
+    Some((req.offset as usize, limit))
+}
+
 pub(crate) fn collect_range(z: &ZSet, req: &RangeReq) -> Vec<(Bytes, f64)> {
     let clone = |(m, s): (&Elem, f64)| (m.to_bytes(), s);
     match &req.by {
@@ -650,21 +659,16 @@ pub(crate) fn collect_range(z: &ZSet, req: &RangeReq) -> Vec<(Bytes, f64)> {
             z.walk(from, req.rev).take(n).map(clone).collect()
         }
         RangeBy::Score(r) => {
-            if req.offset < 0 || (req.offset > 0 && req.offset as u64 >= z.len() as u64) {
+            let Some((skip, limit)) = window(req, z) else {
                 return Vec::new();
-            }
+            };
             let from = if req.rev {
                 z.last_in_score(r)
             } else {
                 z.first_in_score(r)
             };
-            let limit = if req.limit < 0 {
-                usize::MAX
-            } else {
-                req.limit as usize
-            };
             z.walk(from, req.rev)
-                .skip(req.offset as usize)
+                .skip(skip)
                 .take_while(|(_, s)| {
                     if req.rev {
                         r.gte_min(*s)
@@ -677,21 +681,16 @@ pub(crate) fn collect_range(z: &ZSet, req: &RangeReq) -> Vec<(Bytes, f64)> {
                 .collect()
         }
         RangeBy::Lex(r) => {
-            if req.offset < 0 || (req.offset > 0 && req.offset as u64 >= z.len() as u64) {
+            let Some((skip, limit)) = window(req, z) else {
                 return Vec::new();
-            }
+            };
             let from = if req.rev {
                 z.last_in_lex(r)
             } else {
                 z.first_in_lex(r)
             };
-            let limit = if req.limit < 0 {
-                usize::MAX
-            } else {
-                req.limit as usize
-            };
             z.walk(from, req.rev)
-                .skip(req.offset as usize)
+                .skip(skip)
                 .take_while(|(m, _)| if req.rev { r.gte_min(m) } else { r.lte_max(m) })
                 .take(limit)
                 .map(clone)
@@ -1048,12 +1047,9 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(members_reply(items, withscores))
 }
 
-/// Members per ZSCAN call on a skiplist-encoded set without COUNT.
-const SCAN_DEFAULT_COUNT: usize = 10;
-
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]
 pub fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    // strtoul: a negative cursor wraps around.
+    // strtoul: a negative cursor wraps around (unlike HSCAN/SSCAN's, kept as it was).
     let cursor = std::str::from_utf8(&args[2])
         .ok()
         .and_then(|s| {
@@ -1064,33 +1060,10 @@ pub fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .ok_or_else(|| CmdError::err("invalid cursor"))?;
     let k = ctx.db.locate(&args[1]);
     let sh = ctx.db.read(k.shard);
-    let empty = || Reply::Array(vec![Reply::bulk("0"), Reply::Array(Vec::new())]);
     let Some(z) = zset_of(&sh, &k, ctx)? else {
-        return Ok(empty());
+        return Ok(super::hash::scan_reply(0, Vec::new()));
     };
-    let mut pattern = None;
-    let mut count = SCAN_DEFAULT_COUNT;
-    let mut i = 3;
-    while i < args.len() {
-        let Some(v) = args.get(i + 1) else {
-            return Err(CmdError::Syntax);
-        };
-        if is(&args[i], "MATCH") {
-            pattern = Some(v);
-        } else if is(&args[i], "COUNT") {
-            let c = int_arg(v)?;
-            if c < 1 {
-                return Err(CmdError::Syntax);
-            }
-            count = usize::try_from(c).unwrap_or(usize::MAX);
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
-    let pattern = pattern
-        .filter(|p| !is_match_all(p))
-        .map(|p| GlobPattern::new(p, false));
+    let (pattern, count) = super::hash::scan_opts(args)?;
     let mut out = Vec::new();
     let mut push = |m: &Elem, s: f64| {
         if pattern.as_ref().is_none_or(|p| p.matches(m)) {
@@ -1119,10 +1092,7 @@ pub fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         hi
     };
-    Ok(Reply::Array(vec![
-        Reply::bulk_string(next.to_string()),
-        Reply::Array(out),
-    ]))
+    Ok(super::hash::scan_reply(next, out))
 }
 
 // ---------------------------------------------------------------------------------------------
