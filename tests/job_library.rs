@@ -1,8 +1,9 @@
-//! A real job library against Vole: bee-queue (from npm) keeps its queues with Lua scripts
-//! (EVALSHA with cjson-free scripts over lists, hashes, sets and sorted sets), so a run of it
-//! exercises scripting end to end. The same run goes to redis-server and the outcomes must
-//! match. Needs node and npm (the package registry); without them the test prints SKIPPED.
-//! (BullMQ needs streams, which land with the streams issue.)
+//! Real job libraries against Vole, each run also against redis-server with the outcomes
+//! compared. bee-queue (from npm) keeps its queues with Lua scripts (EVALSHA with cjson-free
+//! scripts over lists, hashes, sets and sorted sets), so a run of it exercises scripting end to
+//! end. BullMQ adds streams: its scripts XADD every job event to an events stream (trimmed with
+//! MAXLEN ~) that QueueEvents follows with XREAD BLOCK, and its scripts use cjson and cmsgpack.
+//! Needs node and npm (the package registry); without them the tests print SKIPPED.
 
 mod common;
 
@@ -37,46 +38,55 @@ fn run_with_deadline(mut cmd: Command, limit: Duration) -> Option<(bool, String,
     ))
 }
 
-/// A directory with bee-queue installed (cached between runs), or None (SKIPPED).
-fn bee_queue() -> Option<PathBuf> {
+/// A directory `vole-js-<name>` under the temp dir with the npm `packages` installed (cached
+/// between runs) and `script` written to `smoke.js`, or None (SKIPPED).
+fn install(name: &str, packages: &[&str], script: &str) -> Option<PathBuf> {
     let has = |tool: &str| Command::new(tool).arg("--version").output().is_ok();
     if !has("node") || !has("npm") {
         eprintln!("SKIPPED: node/npm not installed");
         return None;
     }
-    let dir = std::env::temp_dir().join("vole-js-bee-queue");
-    if !dir.join("node_modules/bee-queue").exists() {
+    let dir = std::env::temp_dir().join(format!("vole-js-{name}"));
+    // "bullmq@6.7.0" -> node_modules/bullmq (a leading @ belongs to a scoped name).
+    let installed = |spec: &&str| {
+        let bare = match spec[1..].find('@') {
+            Some(at) => &spec[..at + 1],
+            None => spec,
+        };
+        dir.join("node_modules").join(bare).exists()
+    };
+    if !packages.iter().all(installed) {
         let _ = std::fs::create_dir_all(&dir);
         let mut npm = Command::new("npm");
-        npm.args([
-            "install",
-            "bee-queue@1",
-            "--no-audit",
-            "--no-fund",
-            "--prefix",
-        ])
-        .arg(&dir);
+        npm.arg("install")
+            .args(packages)
+            .args(["--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir);
         match run_with_deadline(npm, Duration::from_secs(180)) {
             Some((true, _, _)) => {}
             other => {
-                eprintln!("SKIPPED: npm install bee-queue failed: {other:?}");
+                eprintln!("SKIPPED: npm install {packages:?} failed: {other:?}");
                 return None;
             }
         }
     }
-    let script = dir.join("smoke.js");
-    std::fs::write(&script, include_str!("js/bee-queue-smoke.js")).ok()?;
+    std::fs::write(dir.join("smoke.js"), script).ok()?;
     Some(dir)
 }
 
-fn run_smoke(dir: &Path, port: u16) -> serde_json_lite::Outcome {
+/// Run `dir`'s smoke.js against the server on `port`; its stdout (one JSON line).
+fn run_smoke(dir: &Path, port: u16) -> String {
     let mut node = Command::new("node");
     node.arg(dir.join("smoke.js"))
         .arg(port.to_string())
         .current_dir(dir);
     let (ok, out, err) = run_with_deadline(node, Duration::from_secs(60)).expect("run node");
-    assert!(ok, "bee-queue run failed:\nstdout: {out}\nstderr: {err}");
-    serde_json_lite::parse(&out)
+    assert!(
+        ok,
+        "{} run failed:\nstdout: {out}\nstderr: {err}",
+        dir.display()
+    );
+    out.trim().to_string()
 }
 
 /// Just enough of the smoke script's one-line JSON.
@@ -89,7 +99,8 @@ mod serde_json_lite {
         pub failed: i64,
     }
 
-    fn field(s: &str, name: &str) -> i64 {
+    /// The first integer `"name":N` in `s`.
+    pub fn field(s: &str, name: &str) -> i64 {
         let key = format!("\"{name}\":");
         let at = s
             .find(&key)
@@ -111,9 +122,15 @@ mod serde_json_lite {
 
 #[test]
 fn bee_queue_processes_retries_and_delays_jobs_as_on_redis() {
-    let Some(dir) = bee_queue() else { return };
+    let Some(dir) = install(
+        "bee-queue",
+        &["bee-queue@1"],
+        include_str!("js/bee-queue-smoke.js"),
+    ) else {
+        return;
+    };
     let vole = Vole::start(&[]);
-    let got = run_smoke(&dir, vole.addr.port());
+    let got = serde_json_lite::parse(&run_smoke(&dir, vole.addr.port()));
     assert_eq!(
         got,
         serde_json_lite::Outcome {
@@ -124,6 +141,30 @@ fn bee_queue_processes_retries_and_delays_jobs_as_on_redis() {
         }
     );
     if let Some(redis) = Redis::start() {
-        assert_eq!(run_smoke(&dir, redis.addr.port()), got);
+        assert_eq!(
+            serde_json_lite::parse(&run_smoke(&dir, redis.addr.port())),
+            got
+        );
+    }
+}
+
+// BullMQ: retries, a delay, priorities, a scheduler and QueueEvents (XREAD BLOCK) end as on Redis.
+#[test]
+fn bullmq_processes_jobs_and_streams_events_as_on_redis() {
+    let Some(dir) = install(
+        "bullmq",
+        &["bullmq@6.7.0", "ioredis@5.11.1"],
+        include_str!("js/bullmq-smoke.js"),
+    ) else {
+        return;
+    };
+    let vole = Vole::start(&[]);
+    let got = run_smoke(&dir, vole.addr.port());
+    // 50 plain jobs (5 fail once and are retried), 1 delayed, 3 prioritized, 3 scheduled.
+    assert_eq!(serde_json_lite::field(&got, "completed"), 57, "{got}");
+    assert_eq!(serde_json_lite::field(&got, "failedAttempts"), 5, "{got}");
+    assert_eq!(serde_json_lite::field(&got, "completedEvents"), 57, "{got}");
+    if let Some(redis) = Redis::start() {
+        assert_eq!(got, run_smoke(&dir, redis.addr.port()));
     }
 }

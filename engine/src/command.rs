@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
-use crate::cmd::{bitmap, geo, hash, hll, keys, list, meta, set, sort, string, zset, Ctx};
+use crate::cmd::{bitmap, geo, hash, hll, keys, list, meta, set, sort, stream, string, zset, Ctx};
 use crate::reply::CmdResult;
 
 /// A handler that runs inside the engine.
@@ -203,6 +203,14 @@ impl Command {
                 numkeys(1, &[])
             }
             "zunionstore" | "zinterstore" | "zdiffstore" => numkeys(2, &[1]),
+            "xread" | "xreadgroup" => {
+                let at = args
+                    .iter()
+                    .position(|a| a.eq_ignore_ascii_case(b"STREAMS"))?
+                    + 1;
+                let n = (args.len() - at) / 2;
+                (n > 0 && (args.len() - at) % 2 == 0).then(|| (at..at + n).collect())
+            }
             "blmpop" | "bzmpop" | "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall"
             | "fcall_ro" => numkeys(2, &[]),
             "sort" | "georadius" | "georadiusbymember" => {
@@ -970,6 +978,123 @@ static FUNCTION_SUBS: [Command; 7] = [
     ),
 ];
 
+const K2: (i32, i32, i32) = (2, 2, 1);
+static XGROUP_SUBS: [Command; 6] = [
+    c(
+        "create",
+        -5,
+        WD,
+        K2,
+        "stream",
+        "5.0.0",
+        "key group <id | $> [MKSTREAM] [ENTRIESREAD entries-read]",
+        "Creates a consumer group.",
+        E(stream::xgroup_create),
+    ),
+    c(
+        "createconsumer",
+        5,
+        WD,
+        K2,
+        "stream",
+        "6.2.0",
+        "key group consumer",
+        "Creates a consumer in a consumer group.",
+        E(stream::xgroup_createconsumer),
+    ),
+    c(
+        "delconsumer",
+        5,
+        W,
+        K2,
+        "stream",
+        "5.0.0",
+        "key group consumer",
+        "Deletes a consumer from a consumer group.",
+        E(stream::xgroup_delconsumer),
+    ),
+    c(
+        "destroy",
+        4,
+        W,
+        K2,
+        "stream",
+        "5.0.0",
+        "key group",
+        "Destroys a consumer group.",
+        E(stream::xgroup_destroy),
+    ),
+    c(
+        "help",
+        2,
+        LOADING | STALE,
+        NK,
+        "stream",
+        "5.0.0",
+        "",
+        "Returns helpful text about the different subcommands.",
+        E(stream::xgroup_help),
+    ),
+    c(
+        "setid",
+        -5,
+        W,
+        K2,
+        "stream",
+        "5.0.0",
+        "key group <id | $> [ENTRIESREAD entries-read]",
+        "Sets the last-delivered ID of a consumer group.",
+        E(stream::xgroup_setid),
+    ),
+];
+
+static XINFO_SUBS: [Command; 4] = [
+    c(
+        "consumers",
+        4,
+        R,
+        K2,
+        "stream",
+        "5.0.0",
+        "key group",
+        "Returns a list of the consumers in a consumer group.",
+        E(stream::xinfo_consumers),
+    ),
+    c(
+        "groups",
+        3,
+        R,
+        K2,
+        "stream",
+        "5.0.0",
+        "key",
+        "Returns a list of the consumer groups of a stream.",
+        E(stream::xinfo_groups),
+    ),
+    c(
+        "help",
+        2,
+        LOADING | STALE,
+        NK,
+        "stream",
+        "5.0.0",
+        "",
+        "Returns helpful text about the different subcommands.",
+        E(stream::xinfo_help),
+    ),
+    c(
+        "stream",
+        -3,
+        R,
+        K2,
+        "stream",
+        "5.0.0",
+        "key [FULL [COUNT count]]",
+        "Returns information about a stream.",
+        E(stream::xinfo_stream),
+    ),
+];
+
 pub static COMMANDS: &[Command] = &[
     container("acl", "server", "6.0.0", "A container for Access List Control commands.", &ACL_SUBS),
     c("append", 3, WDF, K1, "string", "2.0.0", "key value", "Appends a string to the value of a key. Creates the key if it doesn't exist.", E(string::append)),
@@ -1154,6 +1279,21 @@ pub static COMMANDS: &[Command] = &[
     c("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, NK, "pubsub", "2.0.0", "[channel [channel ...]]", "Stops listening to messages posted to channels.", S(SC::Unsubscribe)),
     c("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NK, "transactions", "2.2.0", "", "Forgets about watched keys of a transaction.", S(SC::Unwatch)),
     c("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KALL, "transactions", "2.2.0", "key [key ...]", "Monitors changes to keys to determine the execution of a transaction.", S(SC::Watch)),
+    c("xack", -4, WF, K1, "stream", "5.0.0", "key group id [id ...]", "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.", E(stream::xack)),
+    c("xadd", -5, WDF, K1, "stream", "5.0.0", "key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]] <* | id> field value [field value ...]", "Appends a new message to a stream. Creates the key if it doesn't exist.", E(stream::xadd)),
+    c("xautoclaim", -6, WF, K1, "stream", "6.2.0", "key group consumer min-idle-time start [COUNT count] [JUSTID]", "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member.", E(stream::xautoclaim)),
+    c("xclaim", -6, WF, K1, "stream", "5.0.0", "key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]", "Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member.", E(stream::xclaim)),
+    c("xdel", -3, WF, K1, "stream", "5.0.0", "key id [id ...]", "Returns the number of messages after removing them from a stream.", E(stream::xdel)),
+    container("xgroup", "stream", "5.0.0", "A container for consumer groups commands.", &XGROUP_SUBS),
+    container("xinfo", "stream", "5.0.0", "A container for stream introspection commands.", &XINFO_SUBS),
+    c("xlen", 2, RF, K1, "stream", "5.0.0", "key", "Return the number of messages in a stream.", E(stream::xlen)),
+    c("xpending", -3, R, K1, "stream", "5.0.0", "key group [[IDLE min-idle-time] start end count [consumer]]", "Returns the information and entries from a stream consumer group's pending entries list.", E(stream::xpending)),
+    c("xrange", -4, R, K1, "stream", "5.0.0", "key start end [COUNT count]", "Returns the messages from a stream within a range of IDs.", E(stream::xrange)),
+    c("xread", -4, R | BLOCKING | MOVABLE_KEYS, NK, "stream", "5.0.0", "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]", "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.", E(stream::xread)),
+    c("xreadgroup", -7, W | BLOCKING | MOVABLE_KEYS, NK, "stream", "5.0.0", "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]", "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.", E(stream::xreadgroup)),
+    c("xrevrange", -4, R, K1, "stream", "5.0.0", "key end start [COUNT count]", "Returns the messages from a stream within a range of IDs in reverse order.", E(stream::xrange)),
+    c("xsetid", -3, WDF, K1, "stream", "5.0.0", "key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]", "An internal command for replicating stream values.", E(stream::xsetid)),
+    c("xtrim", -4, W, K1, "stream", "5.0.0", "key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]", "Deletes messages from the beginning of a stream.", E(stream::xtrim)),
     c("zadd", -4, WDF, K1, "sorted_set", "1.2.0", "key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.", E(zset::zadd)),
     c("zcard", 2, RF, K1, "sorted_set", "1.2.0", "key", "Returns the number of members in a sorted set.", E(zset::zcard)),
     c("zcount", 4, RF, K1, "sorted_set", "2.0.0", "key min max", "Returns the count of members in a sorted set that have scores within a range.", E(zset::zcount)),

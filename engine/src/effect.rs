@@ -30,7 +30,7 @@
 //!   tag 0  string    raw:u8 (0|1)  data:bytes
 //! ```
 //!
-//! A `COLL` effect carries a change to a hash, list, set or sorted set; the body's layout
+//! A `COLL` effect carries a change to a hash, list, set, sorted set or stream; the body's layout
 //! belongs to the type's module under [`crate::types`]. Replaying it on a key of another type
 //! is an error, and a body that empties the collection deletes the key.
 //!
@@ -62,7 +62,7 @@ const OP_FUNC_LOAD: u8 = 11;
 const OP_FUNC_DEL: u8 = 12;
 const OP_FUNC_FLUSH: u8 = 13;
 
-use crate::types::{TAG_HASH, TAG_LIST, TAG_SET, TAG_STRING, TAG_ZSET};
+use crate::types::{TAG_HASH, TAG_LIST, TAG_SET, TAG_STREAM, TAG_STRING, TAG_ZSET};
 
 /// Where the writer's records go: the WAL, through the server.
 pub trait EffectLog: Send + Sync {
@@ -116,6 +116,10 @@ pub fn put_value(out: &mut Vec<u8>, v: &Value) {
         Value::ZSet(z) => {
             out.push(TAG_ZSET);
             z.encode(out);
+        }
+        Value::Stream(st) => {
+            out.push(TAG_STREAM);
+            st.encode(out);
         }
     }
 }
@@ -477,6 +481,9 @@ impl<'a> Cursor<'a> {
             TAG_ZSET => Ok(Value::ZSet(Box::new(crate::types::zset::ZSet::decode(
                 self,
             )?))),
+            TAG_STREAM => Ok(Value::Stream(Box::new(
+                crate::types::stream::Stream::decode(self)?,
+            ))),
             tag => Err(DecodeError::UnknownTag { tag, at }),
         }
     }

@@ -214,7 +214,10 @@ impl Shard {
         if let Some(mut r) = w.record() {
             r.set(self.db, k.key, &item.value, item.expire_at);
         }
-        if matches!(item.value, Value::List(_) | Value::ZSet(_)) {
+        if matches!(
+            item.value,
+            Value::List(_) | Value::ZSet(_) | Value::Stream(_)
+        ) {
             w.signal_ready(self.db, k.key);
         }
         if item.expire_at != 0 {

@@ -30,6 +30,9 @@ pub enum Reply {
     /// Pairs: an array of 2-element arrays in RESP3, a flat array of first, second, ... in
     /// RESP2 (HRANDFIELD WITHVALUES, ZRANGE WITHSCORES).
     Pairs(Vec<(Reply, Reply)>),
+    /// Keyed arrays: a map in RESP3, an array of `[key, value]` arrays in RESP2 (XREAD's
+    /// streams).
+    KeyedArrays(Vec<(Reply, Reply)>),
     /// A set: `~` in RESP3, an array in RESP2.
     Set(Vec<Reply>),
     /// A double given as text (Redis's "human" long double, as GEOPOS prints coordinates):
@@ -61,6 +64,12 @@ pub struct BlockOn {
     pub timeout_ms: u64,
     /// The reply when the timeout passes (a null array for BLPOP, a null bulk for BLMOVE).
     pub on_timeout: Reply,
+    /// The arguments to run the command with when woken, when not the original ones (XREAD
+    /// with `$` waits for entries after the ID `$` meant when it blocked).
+    pub rerun: Option<Vec<Bytes>>,
+    /// Wake this client on every signal of its keys, not only when first in line: reading a
+    /// stream does not consume it, so every reader may be served.
+    pub wake_all: bool,
 }
 
 impl Reply {

@@ -817,6 +817,16 @@ pub fn encode(reply: &Reply, proto: Proto, out: &mut BytesMut) {
                 encode(v, proto, out);
             }
         }
+        Reply::KeyedArrays(pairs) => {
+            put_header(out, if resp3 { b'%' } else { b'*' }, pairs.len());
+            for (k, v) in pairs {
+                if !resp3 {
+                    put_header(out, b'*', 2);
+                }
+                encode(k, proto, out);
+                encode(v, proto, out);
+            }
+        }
         Reply::Pairs(pairs) => {
             if resp3 {
                 put_header(out, b'*', pairs.len());

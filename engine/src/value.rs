@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
+use crate::types::{hash::Hash, list::List, set::Set, stream::Stream, zset::ZSet};
 
 /// Redis keeps strings up to this length in one allocation ("embstr").
 const EMBSTR_MAX_BYTES: usize = 44;
@@ -23,6 +23,8 @@ pub enum Value {
     Set(Box<Set>),
     /// A sorted set.
     ZSet(Box<ZSet>),
+    /// A stream.
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -58,6 +60,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -77,6 +80,7 @@ impl Value {
             Value::List(l) => l.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(s) => s.encoding(),
         }
     }
 
@@ -88,6 +92,7 @@ impl Value {
             Value::List(l) => std::mem::size_of::<Value>() + l.memory_bytes(),
             Value::Set(s) => std::mem::size_of::<Value>() + s.memory_bytes(),
             Value::ZSet(z) => std::mem::size_of::<Value>() + z.memory_bytes(),
+            Value::Stream(s) => std::mem::size_of::<Value>() + s.memory_bytes(),
         }
     }
 
@@ -99,6 +104,7 @@ impl Value {
             Value::List(l) => l.len(),
             Value::Set(s) => s.len(),
             Value::ZSet(z) => z.len(),
+            Value::Stream(s) => s.len() as usize,
         }
     }
 }

@@ -8,7 +8,8 @@
 //! which runs its command again. When a woken client leaves (served, timed out or gone) it
 //! wakes the next one in line on each of its keys, so one push of three elements serves three
 //! blocked clients in the order they blocked, and a push that one client consumed entirely
-//! costs the next client only a retry.
+//! costs the next client only a retry. Stream readers (XREAD, XREADGROUP) are woken by every
+//! signal wherever they are in line, since one entry can serve all of them.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
@@ -36,6 +37,8 @@ pub struct Waiter {
     /// Woken when a key may serve the client, or by `CLIENT UNBLOCK`.
     pub wake: Notify,
     unblock: Mutex<Option<Unblock>>,
+    /// Woken by every signal of its keys (stream readers), not only when first in line.
+    wake_all: bool,
 }
 
 impl Waiter {
@@ -68,12 +71,14 @@ impl Blocking {
         }
     }
 
-    /// Blocks `client` on `keys`, last in line on each.
-    pub fn register(&self, client: u64, keys: &[KeyId]) -> Arc<Waiter> {
+    /// Blocks `client` on `keys`, last in line on each; `wake_all` for a reader that every
+    /// signal should wake (XREAD), not only the first in line.
+    pub fn register(&self, client: u64, keys: &[KeyId], wake_all: bool) -> Arc<Waiter> {
         let w = Arc::new(Waiter {
             client,
             wake: Notify::new(),
             unblock: Mutex::new(None),
+            wake_all,
         });
         let mut inner = self.inner.lock();
         for k in keys {
@@ -147,8 +152,12 @@ impl ReadyListener for Blocking {
     fn ready(&self, keys: Vec<(u32, Bytes)>) {
         let inner = self.inner.lock();
         for k in &keys {
-            if let Some(w) = inner.queues.get(k).and_then(|q| q.front()) {
-                w.wake.notify_one();
+            if let Some(q) = inner.queues.get(k) {
+                for (i, w) in q.iter().enumerate() {
+                    if i == 0 || w.wake_all {
+                        w.wake.notify_one();
+                    }
+                }
             }
         }
     }

@@ -313,6 +313,10 @@ fn config(s: &mut Session, args: &[Bytes]) -> CmdResult {
             s.server
                 .notify_flags
                 .store(next.notify_keyspace_events, Ordering::Relaxed);
+            vole_engine::types::stream::set_node_limits(
+                next.stream_node_max_bytes,
+                next.stream_node_max_entries,
+            );
             *s.server.config.write() = next;
             Ok(Reply::Ok)
         }

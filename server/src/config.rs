@@ -125,6 +125,9 @@ pub struct Config {
     pub auto_aof_rewrite_percentage: u64,
     pub auto_aof_rewrite_min_size: u64,
     pub wal_segment_size: u64,
+    /// stream-node-max-bytes and stream-node-max-entries: where stream nodes split.
+    pub stream_node_max_bytes: u64,
+    pub stream_node_max_entries: u64,
 }
 
 impl Default for Config {
@@ -139,6 +142,8 @@ impl Default for Config {
             maxclients: 10000,
             notify_keyspace_events: 0,
             busy_reply_threshold_ms: 5000,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
             client_output_buffer_limit: [
                 (0, 0, 0),
                 (256 << 20, 64 << 20, 60),
@@ -356,6 +361,24 @@ pub static PARAMS: &[Param] = &[
         get: |c| c.maxclients.to_string(),
         set: |c, v| {
             c.maxclients = int_in(v, 1, i64::from(u32::MAX))? as usize;
+            Ok(())
+        },
+    },
+    Param {
+        name: "stream-node-max-bytes",
+        mutable: true,
+        get: |c| c.stream_node_max_bytes.to_string(),
+        set: |c, v| {
+            c.stream_node_max_bytes = mem_in(v, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+    },
+    Param {
+        name: "stream-node-max-entries",
+        mutable: true,
+        get: |c| c.stream_node_max_entries.to_string(),
+        set: |c, v| {
+            c.stream_node_max_entries = int_in(v, 0, i64::MAX)? as u64;
             Ok(())
         },
     },

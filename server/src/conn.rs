@@ -722,7 +722,9 @@ async fn block(
 ) -> std::io::Result<Option<Reply>> {
     let server = s.server.clone();
     let keys: Vec<(u32, Bytes)> = on.keys.iter().map(|k| (s.db.id, k.clone())).collect();
-    let waiter = server.blocking.register(s.info.id, &keys);
+    let waiter = server.blocking.register(s.info.id, &keys, on.wake_all);
+    // XREAD with `$` runs again with the ID `$` stood for when it blocked.
+    let args = on.rerun.as_deref().unwrap_or(args);
     let deadline = (on.timeout_ms > 0)
         .then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(on.timeout_ms));
     let result = loop {

@@ -185,6 +185,31 @@ fn event_of(name: &str, args: &[Bytes], src: bool) -> Option<(&'static str, u32)
         "zrangestore" => ("zrangestore", ZSET),
         "geosearchstore" => ("geosearchstore", ZSET),
         "georadius" | "georadiusbymember" => ("georadiusstore", ZSET),
+        "xadd" => ("xadd", STREAM),
+        "xtrim" => ("xtrim", STREAM),
+        "xdel" => ("xdel", STREAM),
+        "xsetid" => ("xsetid", STREAM),
+        "xgroup" => {
+            let sub = args.get(1)?;
+            let event = [
+                "create",
+                "setid",
+                "destroy",
+                "createconsumer",
+                "delconsumer",
+            ]
+            .iter()
+            .zip([
+                "xgroup-create",
+                "xgroup-setid",
+                "xgroup-destroy",
+                "xgroup-createconsumer",
+                "xgroup-delconsumer",
+            ])
+            .find(|(s, _)| is(sub, s))?
+            .1;
+            (event, STREAM)
+        }
         _ => return None,
     })
 }

@@ -1010,7 +1010,7 @@ pub fn reply_to_lua(lua: &Lua, r: &Reply, resp3: bool) -> mlua::Result<Value> {
             }
             single("set", Value::Table(t))?
         }
-        Reply::Map(pairs) if resp3 => {
+        Reply::Map(pairs) | Reply::KeyedArrays(pairs) if resp3 => {
             let t = lua.create_table()?;
             for (k, v) in pairs {
                 t.raw_set(reply_to_lua(lua, k, resp3)?, reply_to_lua(lua, v, resp3)?)?;
@@ -1023,12 +1023,14 @@ pub fn reply_to_lua(lua: &Lua, r: &Reply, resp3: bool) -> mlua::Result<Value> {
                 .flat_map(|(k, v)| [k, v])
                 .map(|x| reply_to_lua(lua, x, resp3)),
         )?,
-        Reply::Pairs(pairs) => array(&mut pairs.iter().map(|(k, v)| {
-            let t = lua.create_table()?;
-            t.raw_set(1, reply_to_lua(lua, k, resp3)?)?;
-            t.raw_set(2, reply_to_lua(lua, v, resp3)?)?;
-            Ok(Value::Table(t))
-        }))?,
+        Reply::Pairs(pairs) | Reply::KeyedArrays(pairs) => {
+            array(&mut pairs.iter().map(|(k, v)| {
+                let t = lua.create_table()?;
+                t.raw_set(1, reply_to_lua(lua, k, resp3)?)?;
+                t.raw_set(2, reply_to_lua(lua, v, resp3)?)?;
+                Ok(Value::Table(t))
+            }))?
+        }
         Reply::Double(_) | Reply::DoubleText(_) | Reply::Verbatim(..) if !resp3 => {
             Value::String(lua.create_string(resp2_bulk_text(r))?)
         }

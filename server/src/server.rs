@@ -190,6 +190,10 @@ impl Server {
         let (hard, soft, secs) = config.client_output_buffer_limit[2];
         pubsub.limits.set(hard, soft, secs);
         let notify_flags = AtomicU32::new(config.notify_keyspace_events);
+        vole_engine::types::stream::set_node_limits(
+            config.stream_node_max_bytes,
+            config.stream_node_max_entries,
+        );
         Arc::new(Server {
             blocking,
             pubsub,

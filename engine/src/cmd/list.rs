@@ -617,6 +617,8 @@ fn blocking_move(
             keys: vec![Bytes::copy_from_slice(&args[1])],
             timeout_ms,
             on_timeout: Reply::Nil,
+            rerun: None,
+            wake_all: false,
         }))),
     }
 }
@@ -703,6 +705,8 @@ pub fn blmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             keys: owned(keys),
             timeout_ms,
             on_timeout: Reply::NilArray,
+            rerun: None,
+            wake_all: false,
         })),
     })
 }
@@ -723,6 +727,8 @@ pub fn bpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             keys: owned(keys),
             timeout_ms,
             on_timeout: Reply::NilArray,
+            rerun: None,
+            wake_all: false,
         })),
     })
 }
@@ -807,6 +813,8 @@ mod tests {
                 .collect(),
             timeout_ms,
             on_timeout,
+            rerun: None,
+            wake_all: false,
         })))
     }
 

@@ -11,6 +11,7 @@ pub mod list;
 pub mod meta;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod zset;
 

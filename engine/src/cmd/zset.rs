@@ -907,6 +907,8 @@ pub fn bzpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             keys: keys.to_vec(),
             timeout_ms,
             on_timeout: Reply::NilArray,
+            rerun: None,
+            wake_all: false,
         }))),
     }
 }
@@ -975,6 +977,8 @@ pub fn bzmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             keys: keys.to_vec(),
             timeout_ms,
             on_timeout: Reply::NilArray,
+            rerun: None,
+            wake_all: false,
         })),
     })
 }

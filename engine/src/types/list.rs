@@ -61,32 +61,42 @@ pub fn listpack_entry_bytes(e: &[u8]) -> usize {
     } else {
         None
     };
-    let enc = match int {
-        Some(0..=127) => 1,
-        Some(-4096..=4095) => 2,
-        Some(-32768..=32767) => 3,
-        Some(-8_388_608..=8_388_607) => 4,
-        Some(-2_147_483_648..=2_147_483_647) => 5,
-        Some(_) => 9,
-        None => {
-            let l = e.len();
-            if l < 64 {
-                1 + l
-            } else if l < 4096 {
-                2 + l
-            } else {
-                5 + l
-            }
-        }
+    if let Some(v) = int {
+        return listpack_int_bytes(v);
+    }
+    let l = e.len();
+    let enc = if l < 64 {
+        1 + l
+    } else if l < 4096 {
+        2 + l
+    } else {
+        5 + l
     };
-    let back = match enc {
+    enc + backlen_bytes(enc)
+}
+
+/// The bytes an integer element takes in a listpack (encoding and back-length).
+pub fn listpack_int_bytes(v: i64) -> usize {
+    let enc = match v {
+        0..=127 => 1,
+        -4096..=4095 => 2,
+        -32768..=32767 => 3,
+        -8_388_608..=8_388_607 => 4,
+        -2_147_483_648..=2_147_483_647 => 5,
+        _ => 9,
+    };
+    enc + backlen_bytes(enc)
+}
+
+/// The bytes of a listpack element's back-length field for an element of `enc` bytes.
+fn backlen_bytes(enc: usize) -> usize {
+    match enc {
         0..=127 => 1,
         128..=16_383 => 2,
         16_384..=2_097_151 => 3,
         2_097_152..=268_435_455 => 4,
         _ => 5,
-    };
-    enc + back
+    }
 }
 
 /// A list value.

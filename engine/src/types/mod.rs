@@ -16,6 +16,7 @@
 //! tag 2  list     n:varint  elem:bytes*n                     head to tail
 //! tag 3  set      n:varint  member:bytes*n                   in iteration order
 //! tag 4  zset     n:varint  (score:f64 LE member:bytes)*n    in (score, member) order
+//! tag 5  stream   (see [`stream`]: nodes, entries, groups)
 //! ```
 //!
 //! Iteration order is part of the value: a restart (snapshot or log) gives back the same
@@ -25,6 +26,7 @@ pub mod elem;
 pub mod hash;
 pub mod list;
 pub mod set;
+pub mod stream;
 pub mod zset;
 
 use crate::effect::{ApplyError, Cursor, DecodeError};
@@ -142,6 +144,8 @@ pub const TAG_LIST: u8 = 2;
 pub const TAG_SET: u8 = 3;
 /// Value tag of sorted sets.
 pub const TAG_ZSET: u8 = 4;
+/// Value tag of streams.
+pub const TAG_STREAM: u8 = 5;
 
 /// What replaying a collection effect did to its key.
 #[derive(Debug)]
@@ -162,6 +166,7 @@ pub fn replay(tag: u8, existing: Option<&mut Value>, body: &[u8]) -> Result<Repl
         TAG_LIST => list::replay(existing, body),
         TAG_SET => set::replay(existing, body),
         TAG_ZSET => zset::replay(existing, body),
+        TAG_STREAM => stream::replay(existing, body),
         tag => Err(ApplyError::Decode(DecodeError::UnknownTag { tag, at: 0 })),
     }
 }
@@ -174,6 +179,7 @@ pub fn type_name(tag: u8) -> &'static str {
         TAG_LIST => "list",
         TAG_SET => "set",
         TAG_ZSET => "zset",
+        TAG_STREAM => "stream",
         _ => "unknown",
     }
 }
@@ -187,6 +193,7 @@ pub fn describe(tag: u8, body: &[u8]) -> Result<String, DecodeError> {
         TAG_LIST => list::describe(body, &mut out)?,
         TAG_SET => set::describe(body, &mut out)?,
         TAG_ZSET => zset::describe(body, &mut out)?,
+        TAG_STREAM => stream::describe(body, &mut out)?,
         tag => return Err(DecodeError::UnknownTag { tag, at: 0 }),
     }
     Ok(out)
@@ -211,7 +218,7 @@ pub fn push_text(out: &mut String, b: &[u8]) {
 
 /// Whether `tag` names a collection type (one that has effect bodies).
 pub fn is_collection_tag(tag: u8) -> bool {
-    matches!(tag, TAG_HASH | TAG_LIST | TAG_SET | TAG_ZSET)
+    matches!(tag, TAG_HASH | TAG_LIST | TAG_SET | TAG_ZSET | TAG_STREAM)
 }
 
 /// Reads an element count, refusing counts larger than the bytes left could hold (each
@@ -362,9 +369,90 @@ pub fn rebuild_commands(key: &[u8], value: &Value) -> Vec<Vec<bytes::Bytes>> {
                 }
             }
         }
+        Value::Stream(st) => stream_rebuild(&k, st, &mut out),
     }
     flush(&mut cmd, &mut n, &mut out);
     out
+}
+
+/// The commands that rebuild a stream: its entries (XADD), its metadata (XSETID), its groups
+/// (XGROUP CREATE), consumers (XGROUP CREATECONSUMER) and pending entries (XCLAIM FORCE).
+fn stream_rebuild(k: &bytes::Bytes, st: &stream::Stream, out: &mut Vec<Vec<bytes::Bytes>>) {
+    use bytes::Bytes;
+    let b = |s: String| Bytes::from(s);
+    st.scan(stream::StreamId::MIN, stream::StreamId::MAX, false, |e| {
+        let mut cmd = vec![Bytes::from_static(b"XADD"), k.clone(), e.id.to_bytes()];
+        for (f, v) in e.fields() {
+            cmd.push(Bytes::copy_from_slice(f));
+            cmd.push(Bytes::copy_from_slice(v));
+        }
+        out.push(cmd);
+        true
+    });
+    if st.is_empty() && st.entries_added == 0 {
+        out.push(vec![
+            Bytes::from_static(b"XGROUP"),
+            Bytes::from_static(b"CREATE"),
+            k.clone(),
+            Bytes::from_static(b"vole-tmp"),
+            Bytes::from_static(b"0"),
+            Bytes::from_static(b"MKSTREAM"),
+        ]);
+        out.push(vec![
+            Bytes::from_static(b"XGROUP"),
+            Bytes::from_static(b"DESTROY"),
+            k.clone(),
+            Bytes::from_static(b"vole-tmp"),
+        ]);
+    }
+    out.push(vec![
+        Bytes::from_static(b"XSETID"),
+        k.clone(),
+        st.last_id.to_bytes(),
+        Bytes::from_static(b"ENTRIESADDED"),
+        b(st.entries_added.to_string()),
+        Bytes::from_static(b"MAXDELETEDID"),
+        st.max_deleted.to_bytes(),
+    ]);
+    for (name, g) in &st.groups {
+        let mut cmd = vec![
+            Bytes::from_static(b"XGROUP"),
+            Bytes::from_static(b"CREATE"),
+            k.clone(),
+            name.clone(),
+            g.last_id.to_bytes(),
+        ];
+        if g.entries_read >= 0 {
+            cmd.push(Bytes::from_static(b"ENTRIESREAD"));
+            cmd.push(b(g.entries_read.to_string()));
+        }
+        out.push(cmd);
+        for cname in g.consumers.keys() {
+            out.push(vec![
+                Bytes::from_static(b"XGROUP"),
+                Bytes::from_static(b"CREATECONSUMER"),
+                k.clone(),
+                name.clone(),
+                cname.clone(),
+            ]);
+        }
+        for (id, p) in &g.pending {
+            out.push(vec![
+                Bytes::from_static(b"XCLAIM"),
+                k.clone(),
+                name.clone(),
+                p.consumer.clone(),
+                Bytes::from_static(b"0"),
+                id.to_bytes(),
+                Bytes::from_static(b"TIME"),
+                b(p.delivery_time.to_string()),
+                Bytes::from_static(b"RETRYCOUNT"),
+                b(p.delivery_count.to_string()),
+                Bytes::from_static(b"FORCE"),
+                Bytes::from_static(b"JUSTID"),
+            ]);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1097,9 +1097,65 @@ pub fn json_value(out: &mut String, value: &Value) {
             }
             out.push(']');
         }
+        Value::Stream(st) => json_stream(out, st),
     }
     out.push_str(",\"type\":");
     push_json_str(out, value.type_name());
+}
+
+/// A stream as `{"last_id", "entries_added", "max_deleted_id", "entries": [[id, [field,
+/// value, ...]], ...], "groups": [{"name", "last_id", "entries_read", "consumers": [{"name",
+/// "seen_time", "active_time"}], "pending": [[id, consumer, delivery_time, count]]}]}`.
+fn json_stream(out: &mut String, st: &vole_engine::types::stream::Stream) {
+    use vole_engine::types::stream::StreamId;
+    let _ = write!(
+        out,
+        "{{\"last_id\":\"{}\",\"entries_added\":{},\"max_deleted_id\":\"{}\",\"entries\":[",
+        st.last_id, st.entries_added, st.max_deleted
+    );
+    let mut first = true;
+    st.scan(StreamId::MIN, StreamId::MAX, false, |e| {
+        out.push_str(if first { "[" } else { ",[" });
+        first = false;
+        let _ = write!(out, "\"{}\",[", e.id);
+        for (i, (f, v)) in e.fields().into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_json_bytes(out, f);
+            out.push(',');
+            push_json_bytes(out, v);
+        }
+        out.push_str("]]");
+        true
+    });
+    out.push_str("],\"groups\":[");
+    for (gi, (name, g)) in st.groups.iter().enumerate() {
+        out.push_str(if gi > 0 { ",{\"name\":" } else { "{\"name\":" });
+        push_json_bytes(out, name);
+        let _ = write!(
+            out,
+            ",\"last_id\":\"{}\",\"entries_read\":{},\"consumers\":[",
+            g.last_id, g.entries_read
+        );
+        for (ci, (cname, c)) in g.consumers.iter().enumerate() {
+            out.push_str(if ci > 0 { ",{\"name\":" } else { "{\"name\":" });
+            push_json_bytes(out, cname);
+            let _ = write!(
+                out,
+                ",\"seen_time\":{},\"active_time\":{}}}",
+                c.seen_time, c.active_time
+            );
+        }
+        out.push_str("],\"pending\":[");
+        for (pi, (id, p)) in g.pending.iter().enumerate() {
+            let _ = write!(out, "{}[\"{id}\",", if pi > 0 { "," } else { "" });
+            push_json_bytes(out, &p.consumer);
+            let _ = write!(out, ",{},{}]", p.delivery_time, p.delivery_count);
+        }
+        out.push_str("]}");
+    }
+    out.push_str("]}");
 }
 
 fn json_expiry(out: &mut String, label: &str, at: i64) {
