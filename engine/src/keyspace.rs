@@ -251,6 +251,10 @@ impl Shard {
         if let Some(mut r) = w.record() {
             r.del(self.db, k.key);
         }
+        if matches!(e.value.value, Value::Stream(_)) {
+            // A client blocked in XREADGROUP on it gets its NOGROUP error now.
+            w.signal_ready(self.db, k.key);
+        }
         if e.value.expire_at != 0 {
             self.forget_expiry(e.value.expire_at, k.hash);
         }
