@@ -34,6 +34,12 @@ fn effect_record_corpus() {
             "set_one" => r.as_ref().is_ok_and(|r| r.effects.len() == 1),
             "every_op" => r.as_ref().is_ok_and(|r| r.effects.len() == 9),
             "coll_each_type" => r.as_ref().is_ok_and(|r| r.effects.len() == 4),
+            "coll_stream" => {
+                let ks = vole_engine::keyspace::Keyspace::new(std::sync::Arc::new(
+                    vole_engine::clock::ManualClock::new(0),
+                ));
+                r.is_ok() && vole_engine::effect::apply_record(&ks, data[0], &data[1..]).is_ok()
+            }
             "unknown_kind" => matches!(r, Err(DecodeError::UnknownKind(9))),
             "unknown_op" => matches!(r, Err(DecodeError::UnknownOp { op: 200, .. })),
             "truncated" | "overlong_varint" => r.is_err(),
@@ -53,7 +59,7 @@ fn snapshot_entry_corpus() {
         let r = decode_entry(&data);
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let expected = match name {
-            "string" | "with_expiry" | "hash" | "list" | "set" | "zset" => r.is_ok(),
+            "string" | "with_expiry" | "hash" | "list" | "set" | "zset" | "stream" => r.is_ok(),
             "unknown_tag" | "huge_length" | "trailing" | "set_duplicate" | "zset_nan"
             | "huge_count" => r.is_err(),
             _ => true,

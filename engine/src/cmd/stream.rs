@@ -894,7 +894,6 @@ fn read_group(
     body: &mut Body,
 ) -> Option<Reply> {
     let mut group = s.groups.remove(gname)?;
-    let created = !group.consumers.contains_key(cname);
     group.consumer_mut(cname, now).seen_time = now;
     let mut delivered = Vec::new();
     let reply = match from {
@@ -963,9 +962,8 @@ fn read_group(
     };
     body.claim(gname, cname, &delivered);
     if let Some(c) = group.consumers.get(cname) {
-        if created || !delivered.is_empty() || from == ReadFrom::New && reply.is_some() {
-            body.consumer(gname, cname, c.seen_time, c.active_time);
-        }
+        // Logged even when nothing was delivered: the seen time is state a restart keeps.
+        body.consumer(gname, cname, c.seen_time, c.active_time);
     }
     s.groups.insert(Bytes::copy_from_slice(gname), group);
     reply
@@ -1421,7 +1419,6 @@ pub fn xclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let mut claimed = Vec::new();
         let mut gone = Vec::new();
         // Redis 7.2 creates (or sees) the consumer whatever gets claimed.
-        let created = !group.consumers.contains_key(&cname[..]);
         group.consumer_mut(cname, now).seen_time = now;
         for id in ids {
             let entry = s.get(id);
@@ -1463,9 +1460,7 @@ pub fn xclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             if !claimed.is_empty() {
                 c.active_time = now;
             }
-            if created || !claimed.is_empty() {
-                body.consumer(gname, cname, c.seen_time, c.active_time);
-            }
+            body.consumer(gname, cname, c.seen_time, c.active_time);
         }
         s.groups.insert(Bytes::copy_from_slice(gname), group);
         Ok((
@@ -1517,7 +1512,6 @@ pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let mut out = Vec::new();
         let mut claimed = Vec::new();
         let mut deleted = Vec::new();
-        let created = !group.consumers.contains_key(&cname[..]);
         group.consumer_mut(cname, now).seen_time = now;
         let mut cursor = Some(start);
         let mut next = None;
@@ -1560,9 +1554,7 @@ pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             if !claimed.is_empty() {
                 c.active_time = now;
             }
-            if created || !claimed.is_empty() {
-                body.consumer(gname, cname, c.seen_time, c.active_time);
-            }
+            body.consumer(gname, cname, c.seen_time, c.active_time);
         }
         let dirty = (claimed.len() + deleted.len()) as u64;
         s.groups.insert(Bytes::copy_from_slice(gname), group);
@@ -1811,7 +1803,7 @@ mod tests {
         );
         assert_eq!(
             range_bound(b"(5", false).ok(),
-            Some(StreamId::new(4, u64::MAX))
+            Some(StreamId::new(5, u64::MAX - 1))
         );
         assert_eq!(
             range_bound(b"5", false).ok(),

@@ -9,6 +9,7 @@ pub mod bits;
 pub mod hash;
 pub mod list;
 pub mod set;
+pub mod stream;
 pub mod strings;
 pub mod zset;
 
@@ -23,6 +24,7 @@ pub const FAMILIES: &[Gen] = &[
     set::command,
     list::command,
     zset::command,
+    stream::command,
 ];
 
 /// A key from a small set, so commands keep meeting keys other commands made (including keys
