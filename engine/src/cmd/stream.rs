@@ -1598,21 +1598,11 @@ fn entries_read(g: &Group) -> Reply {
     }
 }
 
-/// An estimate of the radix tree nodes Redis would use to index `nodes` keys of 16 bytes:
-/// a chain for the shared prefix plus about two nodes per key.
-fn radix_nodes(nodes: usize) -> i64 {
-    if nodes == 0 {
-        1
-    } else {
-        (nodes * 2 + 14) as i64
-    }
-}
-
 fn stream_head(s: &Stream) -> Vec<(Reply, Reply)> {
     vec![
         field("length", Reply::Int(s.len() as i64)),
         field("radix-tree-keys", Reply::Int(s.node_count() as i64)),
-        field("radix-tree-nodes", Reply::Int(radix_nodes(s.node_count()))),
+        field("radix-tree-nodes", Reply::Int(s.radix_tree_nodes() as i64)),
         field("last-generated-id", Reply::Bulk(s.last_id.to_bytes())),
         field(
             "max-deleted-entry-id",

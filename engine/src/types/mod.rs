@@ -389,7 +389,7 @@ fn stream_rebuild(k: &bytes::Bytes, st: &stream::Stream, out: &mut Vec<Vec<bytes
         out.push(cmd);
         true
     });
-    if st.is_empty() && st.entries_added == 0 {
+    if st.is_empty() {
         out.push(vec![
             Bytes::from_static(b"XGROUP"),
             Bytes::from_static(b"CREATE"),
