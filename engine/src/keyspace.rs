@@ -192,6 +192,9 @@ impl Shard {
                 if let Some(mut r) = w.record() {
                     r.del_expired(self.db, k.key);
                 }
+                if matches!(expired.value.value, Value::Stream(_)) {
+                    w.signal_ready(self.db, k.key);
+                }
                 w.ks.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                 None
             }
@@ -225,6 +228,10 @@ impl Shard {
         }
         let old = self.index.insert(k.hash, k.key, item);
         if let Some(old) = &old {
+            if matches!(old.value, Value::Stream(_)) {
+                // Readers blocked on the stream it replaced look again (XREADGROUP answers).
+                w.signal_ready(self.db, k.key);
+            }
             if old.expire_at != 0 {
                 self.forget_expiry(old.expire_at, k.hash);
             }
@@ -362,9 +369,12 @@ impl Shard {
                     shard: 0,
                 };
                 self.save_for_snapshot(&k);
-                if self.index.remove(hash, &key).is_some() {
+                if let Some(gone) = self.index.remove(hash, &key) {
                     if let Some(mut r) = w.record() {
                         r.del_expired(self.db, &key);
+                    }
+                    if matches!(gone.value.value, Value::Stream(_)) {
+                        w.signal_ready(self.db, &key);
                     }
                     deleted += 1;
                 }
@@ -504,10 +514,11 @@ impl Db {
         self.clear_unlogged(w);
     }
 
-    fn clear_unlogged(&self, w: &Writer<'_>) {
+    fn clear_unlogged(&self, w: &mut Writer<'_>) {
         for i in 0..SHARDS {
             self.write(i, w).clear();
         }
+        w.signal_all();
     }
 
     /// Approximate memory used by this database.
@@ -653,6 +664,8 @@ pub(crate) struct WriterState {
     hlc: u64,
     /// Keys that may now serve a blocked client, handed to the ready listener on drop.
     ready: Vec<(u32, bytes::Bytes)>,
+    /// A flush happened: every blocked client should look at its keys again.
+    ready_all: bool,
     /// Nesting depth of writers on the thread holding the lock (a transaction holds the
     /// outermost one; the commands it runs take nested ones).
     depth: u32,
@@ -665,6 +678,9 @@ pub(crate) struct WriterState {
 pub trait ReadyListener: Send + Sync {
     /// `keys` (namespace id, key) got elements.
     fn ready(&self, keys: Vec<(u32, bytes::Bytes)>);
+    /// Keys went away all at once (FLUSHDB, FLUSHALL): every blocked client may need to
+    /// answer (XREADGROUP on a stream that no longer exists).
+    fn ready_all(&self) {}
 }
 
 /// Proof of holding the keyspace-wide writer lock, and the log record being built: every
@@ -719,6 +735,13 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// Notes that keys went away wholesale (a flush): see [`ReadyListener::ready_all`].
+    pub fn signal_all(&mut self) {
+        if self.ks.blocked.load(Ordering::Relaxed) > 0 {
+            self.st.borrow_mut().ready_all = true;
+        }
+    }
+
     /// Whether this is the outermost writer of its thread.
     pub fn is_outermost(&self) -> bool {
         self.st.borrow().depth == 1
@@ -746,6 +769,11 @@ impl Drop for Writer<'_> {
             let keys = std::mem::take(&mut st.ready);
             if let Some(l) = self.ks.ready_listener.get() {
                 l.ready(keys);
+            }
+        }
+        if std::mem::take(&mut st.ready_all) {
+            if let Some(l) = self.ks.ready_listener.get() {
+                l.ready_all();
             }
         }
         if !std::mem::take(&mut st.started) || st.rec.is_empty() || !st.logging {

@@ -149,6 +149,12 @@ impl Blocking {
 }
 
 impl ReadyListener for Blocking {
+    fn ready_all(&self) {
+        for w in self.inner.lock().by_client.values() {
+            w.wake.notify_one();
+        }
+    }
+
     fn ready(&self, keys: Vec<(u32, Bytes)>) {
         let inner = self.inner.lock();
         for k in &keys {

@@ -734,9 +734,19 @@ async fn block(
         if write && server.ks.log_failed() {
             break Ok(Some(misconf(&server).into()));
         }
-        match run_engine(s, handler, args, write, !write) {
-            Reply::Block(_) => {}
-            reply => break Ok(Some(reply)),
+        match stream_keys_gone(s, &on, args) {
+            // XREADGROUP on a stream that was deleted, overwritten, flushed or expired.
+            Some(true) => {
+                break Ok(Some(Reply::Error(Bytes::from_static(
+                    b"UNBLOCKED the stream key no longer exists",
+                ))))
+            }
+            // XREAD keeps waiting while its key holds something else.
+            Some(false) => {}
+            None => match run_engine(s, handler, args, write, !write) {
+                Reply::Block(_) => {}
+                reply => break Ok(Some(reply)),
+            },
         }
         let can_read = !io.eof && io.inbuf.len() <= qlimit;
         if can_read && io.inbuf.capacity() - io.inbuf.len() < READ_CHUNK_BYTES / 2 {
@@ -783,6 +793,30 @@ async fn block(
     };
     server.blocking.unregister(&waiter, &keys);
     result
+}
+
+/// For a blocked stream read, whether one of its keys stopped being a stream: `Some(true)`
+/// when the command is XREADGROUP (which Redis answers with an error), `Some(false)` when it
+/// is XREAD and a key holds another type (it keeps waiting rather than run into WRONGTYPE),
+/// `None` when the command should simply run again.
+fn stream_keys_gone(s: &Session, on: &BlockOn, args: &[Bytes]) -> Option<bool> {
+    if !on.wake_all {
+        return None;
+    }
+    let group = args
+        .first()
+        .is_some_and(|a| a.eq_ignore_ascii_case(b"XREADGROUP"));
+    let now = s.server.ks.now_ms();
+    for key in &on.keys {
+        let k = s.db.locate(key);
+        let sh = s.db.read(k.shard);
+        match sh.get(&k, now).map(|i| &i.value) {
+            Some(vole_engine::value::Value::Stream(_)) => {}
+            None if !group => {}
+            _ => return Some(group),
+        }
+    }
+    None
 }
 
 /// CLIENT PAUSE: hold this command until the pause ends (all commands, or only writes).
