@@ -6,30 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{bulk, temp_dir, text, wait_until, Raw, Vole};
+use common::{bulk, info_num, send, temp_dir, text, wait_blocked, Raw, Vole};
 use vole_engine::resp::Value;
-
-fn send(r: &mut Raw, args: &[&str]) {
-    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-    r.send_cmd(&a);
-}
-
-fn info_num(r: &mut Raw, field: &str) -> i64 {
-    let info = text(&r.cmd(&["INFO", "clients"]));
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(-1)
-}
-
-/// Waits until `n` clients are blocked.
-fn wait_blocked(r: &mut Raw, n: i64) {
-    assert!(
-        wait_until(Duration::from_secs(5), || info_num(r, "blocked_clients")
-            == n),
-        "expected {n} blocked clients"
-    );
-}
 
 fn arr(items: &[&str]) -> Value {
     Value::Array(items.iter().map(|s| bulk(s)).collect())

@@ -1230,18 +1230,7 @@ fn cases() -> Vec<Vec<String>> {
 }
 
 fn run_cases(proto: u8) {
-    let owned = cases();
-    let leaked: Vec<&'static [&'static str]> = owned
-        .into_iter()
-        .map(|c| {
-            let v: Vec<&'static str> = c
-                .into_iter()
-                .map(|s| &*Box::leak(s.into_boxed_str()))
-                .collect();
-            &*Box::leak(v.into_boxed_slice())
-        })
-        .collect();
-    diff::run(&leaked, EXPECTED_TO_DIFFER, UNORDERED, proto);
+    diff::run_owned(cases(), EXPECTED_TO_DIFFER, UNORDERED, proto);
 }
 
 #[test]

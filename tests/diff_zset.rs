@@ -536,18 +536,7 @@ const BIG: &str = "ZADD big 0 m0 1 m1 2 m2 3 m3 4 m4 5 m5 6 m6 7 m7 8 m8 9 m9 10
 const LONG: &str = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
 
 fn run_cases(proto: u8) {
-    let owned = cases();
-    let leaked: Vec<&'static [&'static str]> = owned
-        .into_iter()
-        .map(|c| {
-            let v: Vec<&'static str> = c
-                .into_iter()
-                .map(|s| &*Box::leak(s.into_boxed_str()))
-                .collect();
-            &*Box::leak(v.into_boxed_slice())
-        })
-        .collect();
-    diff::run(&leaked, EXPECTED_TO_DIFFER, UNORDERED, proto);
+    diff::run_owned(cases(), EXPECTED_TO_DIFFER, UNORDERED, proto);
 }
 
 #[test]

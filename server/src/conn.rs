@@ -526,9 +526,15 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
         return Outcome::Reply(CmdError::NoAuth.into());
     }
     let write = cmd.flags & flags::WRITE != 0;
-    if cmd.flags & flags::ALLOW_BUSY == 0 && s.server.scripting.is_running() {
-        if let Err(e) = wait_for_script(s).await {
-            return Outcome::Reply(e.into());
+    if s.server.scripting.is_running() {
+        if cmd.flags & flags::ALLOW_BUSY == 0 {
+            if let Err(e) = wait_for_script(s).await {
+                return Outcome::Reply(e.into());
+            }
+        } else {
+            // Redis serves nothing, SCRIPT KILL included, until a script has run past the
+            // busy threshold: by then a script that writes has written (UNKILLABLE).
+            wait_past_threshold(s).await;
         }
         s.now_ms = s.server.ks.now_ms();
     }
@@ -624,6 +630,21 @@ async fn wait_for_script(s: &Session) -> Result<(), CmdError> {
             return Err(CmdError::Other(
                 "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.".into(),
             ));
+        }
+        tokio::select! {
+            _ = sc.done.notified() => {}
+            _ = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
+        }
+    }
+}
+
+/// Waits until the running script ends or has run past `busy-reply-threshold`.
+async fn wait_past_threshold(s: &Session) {
+    let sc = &s.server.scripting;
+    loop {
+        let threshold = s.server.config.read().busy_reply_threshold_ms;
+        if !sc.is_running() || sc.busy(threshold) {
+            return;
         }
         tokio::select! {
             _ = sc.done.notified() => {}

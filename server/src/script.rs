@@ -241,9 +241,12 @@ impl Vm {
         let xpcall: Function = g.raw_get("xpcall")?;
         let lua_for_functions = lua.clone();
         // Checked every 100k instructions: SCRIPT KILL stops a script that has not written.
+        // A script that gets this far is a long one: it hands its runtime worker (and the
+        // connections queued on it) to another thread, so none of them waits for the script.
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(100_000),
             move |_, _| {
+                blocking(|| ());
                 if kill.load(Ordering::Acquire) {
                     return Err(raise("ERR Script killed by user with SCRIPT KILL..."));
                 }

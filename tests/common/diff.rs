@@ -89,3 +89,18 @@ pub fn run(cases: &[&[&str]], expected_to_differ: &[(&str, &str)], unordered: &[
         failures.join("\n")
     );
 }
+
+/// [`run`] on cases built at run time (expanded or generated lines).
+pub fn run_owned(
+    cases: Vec<Vec<String>>,
+    expected_to_differ: &[(&str, &str)],
+    unordered: &[&str],
+    proto: u8,
+) {
+    let lines: Vec<Vec<&str>> = cases
+        .iter()
+        .map(|c| c.iter().map(String::as_str).collect())
+        .collect();
+    let refs: Vec<&[&str]> = lines.iter().map(Vec::as_slice).collect();
+    run(&refs, expected_to_differ, unordered, proto);
+}

@@ -440,3 +440,28 @@ pub fn unix_ms() -> i64 {
         .expect("clock")
         .as_millis() as i64
 }
+
+/// Sends a command given as words, without reading the reply.
+pub fn send(r: &mut Raw, args: &[&str]) {
+    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+    r.send_cmd(&a);
+}
+
+/// A numeric field of `INFO clients` (-1 when missing).
+pub fn info_num(r: &mut Raw, field: &str) -> i64 {
+    let info = text(&r.cmd(&["INFO", "clients"]));
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(-1)
+}
+
+/// Waits (up to 5 s) until `n` clients are blocked.
+pub fn wait_blocked(r: &mut Raw, n: i64) {
+    assert!(
+        wait_until(Duration::from_secs(5), || info_num(r, "blocked_clients")
+            == n),
+        "expected {n} blocked clients, have {}",
+        info_num(r, "blocked_clients")
+    );
+}

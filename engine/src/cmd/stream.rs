@@ -192,11 +192,17 @@ struct Change {
 }
 
 impl Change {
+    /// A reply with nothing changed.
     fn reply(reply: Reply) -> Change {
+        Change::logged(reply, Body::new(), 0)
+    }
+
+    /// A reply, the body to log and the number of changes, waking nobody.
+    fn logged(reply: Reply, body: Body, dirty: u64) -> Change {
         Change {
             reply,
-            body: Body::new(),
-            dirty: 0,
+            body,
+            dirty,
             ready: false,
         }
     }
@@ -483,12 +489,7 @@ pub fn xtrim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let mut body = Body::new();
         let removed = apply_trim(s, &a, &mut body);
         Ok((
-            Change {
-                reply: Reply::Int(removed as i64),
-                body,
-                dirty: removed,
-                ready: false,
-            },
+            Change::logged(Reply::Int(removed as i64), body, removed),
             None,
         ))
     })
@@ -556,12 +557,7 @@ pub fn xdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             body.del(&deleted);
         }
         Ok((
-            Change {
-                reply: Reply::Int(deleted.len() as i64),
-                dirty: deleted.len() as u64,
-                body,
-                ready: false,
-            },
+            Change::logged(Reply::Int(deleted.len() as i64), body, deleted.len() as u64),
             None,
         ))
     })
@@ -618,15 +614,7 @@ pub fn xsetid(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         let mut body = Body::new();
         body.meta(s.last_id, s.entries_added, s.max_deleted);
-        Ok((
-            Change {
-                reply: Reply::Ok,
-                body,
-                dirty: 1,
-                ready: false,
-            },
-            None,
-        ))
+        Ok((Change::logged(Reply::Ok, body, 1), None))
     })
 }
 
@@ -1042,15 +1030,7 @@ pub fn xgroup_create(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             .insert(Bytes::copy_from_slice(gname), Group::new(id, entries_read));
         let mut body = Body::new();
         body.group(gname, id, entries_read);
-        Ok((
-            Change {
-                reply: Reply::Ok,
-                body,
-                dirty: 1,
-                ready: false,
-            },
-            created,
-        ))
+        Ok((Change::logged(Reply::Ok, body, 1), created))
     })
 }
 
@@ -1090,12 +1070,7 @@ pub fn xgroup_setid(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         let mut body = Body::new();
         body.group_id(gname, id, entries_read);
-        Ok(Change {
-            reply: Reply::Ok,
-            body,
-            dirty: 1,
-            ready: false,
-        })
+        Ok(Change::logged(Reply::Ok, body, 1))
     })
 }
 
@@ -1138,12 +1113,7 @@ pub fn xgroup_createconsumer(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let c = g.consumer_mut(cname, now);
         let mut body = Body::new();
         body.consumer(gname, cname, c.seen_time, c.active_time);
-        Ok(Change {
-            reply: Reply::Int(1),
-            body,
-            dirty: 1,
-            ready: false,
-        })
+        Ok(Change::logged(Reply::Int(1), body, 1))
     })
 }
 
@@ -1160,12 +1130,7 @@ pub fn xgroup_delconsumer(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         };
         let mut body = Body::new();
         body.unconsumer(gname, cname);
-        Ok(Change {
-            reply: Reply::Int(pending as i64),
-            body,
-            dirty: 1,
-            ready: false,
-        })
+        Ok(Change::logged(Reply::Int(pending as i64), body, 1))
     })
 }
 
@@ -1237,12 +1202,7 @@ pub fn xack(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let mut body = Body::new();
         body.ack(gname, &acked);
         Ok((
-            Change {
-                reply: Reply::Int(acked.len() as i64),
-                dirty: acked.len() as u64,
-                body,
-                ready: false,
-            },
+            Change::logged(Reply::Int(acked.len() as i64), body, acked.len() as u64),
             None,
         ))
     })
@@ -1463,15 +1423,7 @@ pub fn xclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             body.consumer(gname, cname, c.seen_time, c.active_time);
         }
         s.groups.insert(Bytes::copy_from_slice(gname), group);
-        Ok((
-            Change {
-                reply: Reply::Array(out),
-                body,
-                dirty,
-                ready: false,
-            },
-            None,
-        ))
+        Ok((Change::logged(Reply::Array(out), body, dirty), None))
     })
 }
 
@@ -1568,15 +1520,7 @@ pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                     .collect(),
             ),
         ]);
-        Ok((
-            Change {
-                reply,
-                body,
-                dirty,
-                ready: false,
-            },
-            None,
-        ))
+        Ok((Change::logged(reply, body, dirty), None))
     })
 }
 
