@@ -67,9 +67,20 @@ pub struct BlockOn {
     /// The arguments to run the command with when woken, when not the original ones (XREAD
     /// with `$` waits for entries after the ID `$` meant when it blocked).
     pub rerun: Option<Vec<Bytes>>,
-    /// Wake this client on every signal of its keys, not only when first in line: reading a
-    /// stream does not consume it, so every reader may be served.
-    pub wake_all: bool,
+    /// Set for stream reads, which wait differently from pops (see [`StreamWait`]).
+    pub stream: Option<StreamWait>,
+}
+
+/// How a blocked stream read waits. Reading a stream does not consume it, so every signal of
+/// a key wakes every reader, not only the first in line. A key that stops being a stream
+/// (deleted, overwritten, flushed, expired) ends a group read with Redis's `UNBLOCKED`
+/// error, while a plain read keeps waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamWait {
+    /// XREAD.
+    Read,
+    /// XREADGROUP.
+    Group,
 }
 
 impl Reply {

@@ -743,7 +743,9 @@ async fn block(
 ) -> std::io::Result<Option<Reply>> {
     let server = s.server.clone();
     let keys: Vec<(u32, Bytes)> = on.keys.iter().map(|k| (s.db.id, k.clone())).collect();
-    let waiter = server.blocking.register(s.info.id, &keys, on.wake_all);
+    let waiter = server
+        .blocking
+        .register(s.info.id, &keys, on.stream.is_some());
     // XREAD with `$` runs again with the ID `$` stood for when it blocked.
     let args = on.rerun.as_deref().unwrap_or(args);
     let deadline = (on.timeout_ms > 0)
@@ -755,7 +757,7 @@ async fn block(
         if write && server.ks.log_failed() {
             break Ok(Some(misconf(&server).into()));
         }
-        match stream_keys_gone(s, &on, args) {
+        match stream_keys_gone(s, &on) {
             // XREADGROUP on a stream that was deleted, overwritten, flushed or expired.
             Some(true) => {
                 break Ok(Some(Reply::Error(Bytes::from_static(
@@ -817,16 +819,11 @@ async fn block(
 }
 
 /// For a blocked stream read, whether one of its keys stopped being a stream: `Some(true)`
-/// when the command is XREADGROUP (which Redis answers with an error), `Some(false)` when it
-/// is XREAD and a key holds another type (it keeps waiting rather than run into WRONGTYPE),
-/// `None` when the command should simply run again.
-fn stream_keys_gone(s: &Session, on: &BlockOn, args: &[Bytes]) -> Option<bool> {
-    if !on.wake_all {
-        return None;
-    }
-    let group = args
-        .first()
-        .is_some_and(|a| a.eq_ignore_ascii_case(b"XREADGROUP"));
+/// for a group read (which Redis answers with an error), `Some(false)` for a plain read whose
+/// key holds another type (it keeps waiting rather than run into WRONGTYPE), `None` when the
+/// command should simply run again.
+fn stream_keys_gone(s: &Session, on: &BlockOn) -> Option<bool> {
+    let group = on.stream? == vole_engine::reply::StreamWait::Group;
     let now = s.server.ks.now_ms();
     for key in &on.keys {
         let k = s.db.locate(key);

@@ -618,7 +618,7 @@ fn blocking_move(
             timeout_ms,
             on_timeout: Reply::Nil,
             rerun: None,
-            wake_all: false,
+            stream: None,
         }))),
     }
 }
@@ -706,7 +706,7 @@ pub fn blmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             timeout_ms,
             on_timeout: Reply::NilArray,
             rerun: None,
-            wake_all: false,
+            stream: None,
         })),
     })
 }
@@ -728,7 +728,7 @@ pub fn bpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             timeout_ms,
             on_timeout: Reply::NilArray,
             rerun: None,
-            wake_all: false,
+            stream: None,
         })),
     })
 }
@@ -814,7 +814,7 @@ mod tests {
             timeout_ms,
             on_timeout,
             rerun: None,
-            wake_all: false,
+            stream: None,
         })))
     }
 

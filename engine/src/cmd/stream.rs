@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use super::{int_arg, is, log_coll, name_of, note_dirty, note_lookup, Ctx};
 use crate::keyspace::{Item, KeyRef, Shard, Writer};
-use crate::reply::{BlockOn, CmdError, CmdResult, Reply};
+use crate::reply::{BlockOn, CmdError, CmdResult, Reply, StreamWait};
 use crate::types::stream::{node_limits, AddError, Body, EntryRef, Group, Stream, StreamId, Trim};
 use crate::types::TAG_STREAM;
 use crate::value::Value;
@@ -781,7 +781,11 @@ fn read_outcome(
         timeout_ms,
         on_timeout: Reply::NilArray,
         rerun,
-        wake_all: true,
+        stream: Some(if r.group.is_some() {
+            StreamWait::Group
+        } else {
+            StreamWait::Read
+        }),
     }))
 }
 
@@ -881,7 +885,8 @@ fn read_group(
     now: i64,
     body: &mut Body,
 ) -> Option<Reply> {
-    let mut group = s.groups.remove(gname)?;
+    // Taken out while the stream is read, then put back under the same key.
+    let (gkey, mut group) = s.groups.remove_entry(gname)?;
     group.consumer_mut(cname, now).seen_time = now;
     let mut delivered = Vec::new();
     let reply = match from {
@@ -953,7 +958,7 @@ fn read_group(
         // Logged even when nothing was delivered: the seen time is state a restart keeps.
         body.consumer(gname, cname, c.seen_time, c.active_time);
     }
-    s.groups.insert(Bytes::copy_from_slice(gname), group);
+    s.groups.insert(gkey, group);
     reply
 }
 
@@ -1367,7 +1372,10 @@ pub fn xclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             Some(t) if (0..=now).contains(&t) => t,
             _ => now,
         };
-        let mut group = s.groups.remove(&gname[..]).unwrap_or_default();
+        // Taken out only now that no argument error can return early, then put back.
+        let Some((gkey, mut group)) = s.groups.remove_entry(&gname[..]) else {
+            return Err(nogroup(&args[1], gname));
+        };
         let mut body = Body::new();
         let mut dirty = 0;
         if last_id > group.last_id {
@@ -1422,7 +1430,7 @@ pub fn xclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             }
             body.consumer(gname, cname, c.seen_time, c.active_time);
         }
-        s.groups.insert(Bytes::copy_from_slice(gname), group);
+        s.groups.insert(gkey, group);
         Ok((Change::logged(Reply::Array(out), body, dirty), None))
     })
 }
@@ -1455,10 +1463,11 @@ pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         j += 1;
     }
     write(ctx, &args[1], |s, now| {
-        let Some(s) = s.filter(|s| s.groups.contains_key(&gname[..])) else {
+        let Some((s, (gkey, mut group))) =
+            s.and_then(|s| s.groups.remove_entry(&gname[..]).map(|g| (s, g)))
+        else {
             return Err(nogroup(&args[1], gname));
         };
-        let mut group = s.groups.remove(&gname[..]).unwrap_or_default();
         let mut attempts = count.saturating_mul(10);
         let mut left = count;
         let mut out = Vec::new();
@@ -1509,7 +1518,7 @@ pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             body.consumer(gname, cname, c.seen_time, c.active_time);
         }
         let dirty = (claimed.len() + deleted.len()) as u64;
-        s.groups.insert(Bytes::copy_from_slice(gname), group);
+        s.groups.insert(gkey, group);
         let reply = Reply::Array(vec![
             Reply::Bulk(next.unwrap_or(StreamId::MIN).to_bytes()),
             Reply::Array(out),

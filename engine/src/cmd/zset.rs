@@ -908,7 +908,7 @@ pub fn bzpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             timeout_ms,
             on_timeout: Reply::NilArray,
             rerun: None,
-            wake_all: false,
+            stream: None,
         }))),
     }
 }
@@ -978,7 +978,7 @@ pub fn bzmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             timeout_ms,
             on_timeout: Reply::NilArray,
             rerun: None,
-            wake_all: false,
+            stream: None,
         })),
     })
 }

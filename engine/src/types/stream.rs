@@ -671,44 +671,34 @@ impl Stream {
         }
     }
 
-    /// The live entry `id`, if there is one.
-    pub fn get(&self, id: StreamId) -> Option<EntryRef<'_>> {
+    /// The first live entry in `[start, end]` (the last when `rev`).
+    fn first_in(&self, start: StreamId, end: StreamId, rev: bool) -> Option<EntryRef<'_>> {
         let mut found = None;
-        self.scan(id, id, false, |e| {
+        self.scan(start, end, rev, |e| {
             found = Some(e);
             false
         });
         found
+    }
+
+    /// The live entry `id`, if there is one.
+    pub fn get(&self, id: StreamId) -> Option<EntryRef<'_>> {
+        self.first_in(id, id, false)
     }
 
     /// The ID of the last live entry (0-0 when empty).
     pub fn last_live_id(&self) -> StreamId {
-        let mut last = StreamId::MIN;
-        self.scan(StreamId::MIN, StreamId::MAX, true, |e| {
-            last = e.id;
-            false
-        });
-        last
+        self.last_entry().map_or(StreamId::MIN, |e| e.id)
     }
 
     /// The first and last live entries, for XINFO.
     pub fn first_entry(&self) -> Option<EntryRef<'_>> {
-        let mut found = None;
-        self.scan(StreamId::MIN, StreamId::MAX, false, |e| {
-            found = Some(e);
-            false
-        });
-        found
+        self.first_in(StreamId::MIN, StreamId::MAX, false)
     }
 
     /// See [`Stream::first_entry`].
     pub fn last_entry(&self) -> Option<EntryRef<'_>> {
-        let mut found = None;
-        self.scan(StreamId::MIN, StreamId::MAX, true, |e| {
-            found = Some(e);
-            false
-        });
-        found
+        self.first_in(StreamId::MIN, StreamId::MAX, true)
     }
 
     fn refresh_first_id(&mut self) {
