@@ -350,6 +350,7 @@ pub enum DecodeError {
 }
 
 /// A cursor over encoded bytes. Every read checks bounds.
+#[derive(Clone)]
 pub struct Cursor<'a> {
     buf: &'a [u8],
     pos: usize,

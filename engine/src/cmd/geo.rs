@@ -15,6 +15,7 @@ use super::{is, Ctx};
 use crate::keyspace::KeyRef;
 use crate::num::{self, LongDouble};
 use crate::reply::{CmdError, CmdResult, Reply};
+use crate::types::elem::ToBytes;
 use crate::types::zset::{ScoreRange, ZSet};
 
 const LAT_MIN: f64 = -85.05112878;

@@ -13,7 +13,7 @@ use crate::glob::{is_match_all, GlobPattern};
 use crate::keyspace::{Item, KeyRef, Shard, Writer};
 use crate::num::LongDouble;
 use crate::reply::{CmdError, CmdResult, Reply};
-use crate::types::elem::Elem;
+use crate::types::elem::ToBytes;
 use crate::types::hash::{Body, Hash};
 use crate::types::TAG_HASH;
 use crate::value::Value;
@@ -145,7 +145,7 @@ pub fn hsetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub fn hget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let f = &args[2];
     read(ctx, &args[1], |h| {
-        Reply::opt_bulk(h.and_then(|h| h.get(f)).map(Elem::to_bytes))
+        Reply::opt_bulk(h.and_then(|h| h.get(f)).map(ToBytes::to_bytes))
     })
 }
 
@@ -155,7 +155,7 @@ pub fn hmget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         Reply::Array(
             args[2..]
                 .iter()
-                .map(|f| Reply::opt_bulk(h.and_then(|h| h.get(f)).map(Elem::to_bytes)))
+                .map(|f| Reply::opt_bulk(h.and_then(|h| h.get(f)).map(ToBytes::to_bytes)))
                 .collect(),
         )
     })
@@ -445,7 +445,17 @@ pub fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         } else {
             rand::seq::index::sample(&mut rng, len, n as usize).into_vec()
         };
-        let entries = idx.into_iter().filter_map(|i| h.get_index(i));
+        // A listpack finds an index by walking; walk it once.
+        let packed = h.encoding() == "listpack";
+        let all = if packed { h.entries() } else { Vec::new() };
+        let at = |i: usize| {
+            if packed {
+                all.get(i).copied()
+            } else {
+                h.get_index(i)
+            }
+        };
+        let entries = idx.into_iter().filter_map(at);
         if withvalues {
             Reply::Pairs(
                 entries

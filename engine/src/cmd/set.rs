@@ -13,7 +13,7 @@ use super::hash::{parse_cursor, rand_count, scan_opts, scan_reply};
 use super::{int_arg, is, log_coll, note_dirty, note_lookup, Ctx};
 use crate::keyspace::{Item, KeyRef, Shard, ShardsRead, ShardsWrite, Writer};
 use crate::reply::{CmdError, CmdResult, Reply};
-use crate::types::elem::Elem;
+use crate::types::elem::ToBytes;
 use crate::types::set::{Body, Set};
 use crate::types::TAG_SET;
 use crate::value::Value;
@@ -78,7 +78,7 @@ fn read<R>(
     Ok(r)
 }
 
-fn bulks<'a>(it: impl Iterator<Item = &'a Elem>) -> Vec<Reply> {
+fn bulks<'a>(it: impl Iterator<Item = &'a [u8]>) -> Vec<Reply> {
     it.map(|m| Reply::Bulk(m.to_bytes())).collect()
 }
 
@@ -227,13 +227,13 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let mut rng = rand::thread_rng();
     let popped: Vec<Bytes> = if want >= len as u64 {
-        let all: Vec<Bytes> = s.iter().map(Elem::to_bytes).collect();
+        let all: Vec<Bytes> = s.iter().map(ToBytes::to_bytes).collect();
         sh.remove(&k, &mut w);
         all
     } else {
         let picked: Vec<Bytes> = rand::seq::index::sample(&mut rng, len, want as usize)
             .into_iter()
-            .filter_map(|i| s.get_index(i).map(Elem::to_bytes))
+            .filter_map(|i| s.get_index(i).map(ToBytes::to_bytes))
             .collect();
         remove_members(&mut sh, &k, now, &mut w, picked.iter().map(|m| &m[..]))?;
         picked
@@ -253,9 +253,10 @@ pub fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let n = match args.len() {
         2 => {
             return read(ctx, &args[1], |s| match s {
-                Some(s) if !s.is_empty() => {
-                    Reply::opt_bulk(s.get_index(rng.gen_range(0..s.len())).map(Elem::to_bytes))
-                }
+                Some(s) if !s.is_empty() => Reply::opt_bulk(
+                    s.get_index(rng.gen_range(0..s.len()))
+                        .map(ToBytes::to_bytes),
+                ),
                 _ => Reply::Nil,
             })
         }
@@ -272,9 +273,22 @@ pub fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let len = s.len();
         if n < 0 {
             let m = n.unsigned_abs() as usize;
+            // A small set finds an index by walking its pack; walk it once.
+            let all: Vec<&[u8]> = if s.encoding() == "hashtable" {
+                Vec::new()
+            } else {
+                s.iter().collect()
+            };
+            let at = |i: usize| {
+                if all.is_empty() {
+                    s.get_index(i)
+                } else {
+                    all.get(i).copied()
+                }
+            };
             return Reply::Array(
                 (0..m)
-                    .filter_map(|_| s.get_index(rng.gen_range(0..len)))
+                    .filter_map(|_| at(rng.gen_range(0..len)))
                     .map(|m| Reply::Bulk(m.to_bytes()))
                     .collect(),
             );
@@ -390,7 +404,7 @@ fn compute(
             };
             let mut out: Vec<Bytes> = src
                 .get(&keys[first], now)?
-                .map_or_else(Vec::new, |s| s.iter().map(Elem::to_bytes).collect());
+                .map_or_else(Vec::new, |s| s.iter().map(ToBytes::to_bytes).collect());
             for &i in rest {
                 if let Some(s) = src.get(&keys[i], now)? {
                     out.retain(|m| s.contains(m));
@@ -410,13 +424,13 @@ fn compute(
                     }
                 }
             }
-            Ok(acc.iter().map(Elem::to_bytes).collect())
+            Ok(acc.iter().map(ToBytes::to_bytes).collect())
         }
         Op::Diff => {
             let Some(Some(first)) = keys.first().map(|k| src.get(k, now)).transpose()? else {
                 return Ok(Vec::new());
             };
-            let mut out: Vec<Bytes> = first.iter().map(Elem::to_bytes).collect();
+            let mut out: Vec<Bytes> = first.iter().map(ToBytes::to_bytes).collect();
             for k in &keys[1..] {
                 if out.is_empty() {
                     break;
@@ -429,7 +443,7 @@ fn compute(
             for m in &out {
                 acc.add(m);
             }
-            Ok(acc.iter().map(Elem::to_bytes).collect())
+            Ok(acc.iter().map(ToBytes::to_bytes).collect())
         }
     }
 }

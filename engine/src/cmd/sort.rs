@@ -15,6 +15,7 @@ use super::{int_arg, is, note_dirty, Ctx};
 use crate::keyspace::{Item, Shard};
 use crate::num;
 use crate::reply::{CmdError, CmdResult, Reply};
+use crate::types::elem::ToBytes;
 use crate::types::list::List;
 use crate::value::Value;
 

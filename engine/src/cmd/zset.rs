@@ -13,7 +13,7 @@ use super::{block_timeout_ms, int_arg, is, log_coll, name_of, note_dirty, note_l
 use crate::keyspace::{Item, KeyRef, Shard, Writer};
 use crate::num;
 use crate::reply::{BlockOn, CmdError, CmdResult, Reply};
-use crate::types::elem::Elem;
+use crate::types::elem::ToBytes;
 use crate::types::zset::{Body, LexBound, LexRange, ScoreRange, ZSet};
 use crate::types::TAG_ZSET;
 use crate::value::Value;
@@ -644,7 +644,7 @@ fn window(req: &RangeReq, z: &ZSet) -> Option<(usize, usize)> {
 }
 
 pub(crate) fn collect_range(z: &ZSet, req: &RangeReq) -> Vec<(Bytes, f64)> {
-    let clone = |(m, s): (&Elem, f64)| (m.to_bytes(), s);
+    let clone = |(m, s): (&[u8], f64)| (m.to_bytes(), s);
     match &req.by {
         RangeBy::Rank(start, end) => {
             let Some((a, b)) = rank_bounds(*start, *end, z.len()) else {
@@ -1027,13 +1027,19 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let size = z.len();
     let mut rng = rand::thread_rng();
+    // A listpack finds a rank by walking; walk it once.
+    let all: Vec<(&[u8], f64)> = if z.is_listpack() {
+        z.iter().collect()
+    } else {
+        Vec::new()
+    };
     let entry = |i: usize| -> (Bytes, f64) {
-        z.at_rank(i)
-            .map(|p| {
-                let (m, s) = z.entry(p);
-                (m.to_bytes(), s)
-            })
-            .unwrap_or_default()
+        let e = if z.is_listpack() {
+            all.get(i).copied()
+        } else {
+            z.at_rank(i).map(|p| z.entry(p))
+        };
+        e.map(|(m, s)| (m.to_bytes(), s)).unwrap_or_default()
     };
     let items: Vec<(Bytes, f64)> = if l < 0 {
         if count > RANDMEMBER_MAX_REPEATS {
@@ -1069,7 +1075,7 @@ pub fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let (pattern, count) = super::hash::scan_opts(args)?;
     let mut out = Vec::new();
-    let mut push = |m: &Elem, s: f64| {
+    let mut push = |m: &[u8], s: f64| {
         if pattern.as_ref().is_none_or(|p| p.matches(m)) {
             out.push(Reply::Bulk(m.to_bytes()));
             out.push(Reply::bulk_string(num::fmt_double(s)));

@@ -66,6 +66,19 @@ impl Elem {
     }
 }
 
+/// Copies a slice out for a reply (the slice form of [`Elem::to_bytes`]).
+pub trait ToBytes {
+    /// A copy as `Bytes`.
+    fn to_bytes(&self) -> Bytes;
+}
+
+impl ToBytes for [u8] {
+    #[inline]
+    fn to_bytes(&self) -> Bytes {
+        Bytes::copy_from_slice(self)
+    }
+}
+
 impl Default for Elem {
     fn default() -> Self {
         Elem::new(b"")

@@ -25,6 +25,7 @@
 //! ```
 
 use super::elem::Elem;
+use super::pack::{self, Pack};
 use indexmap::IndexMap;
 
 use super::{count, Replayed};
@@ -45,15 +46,15 @@ pub const LISTPACK_MAX_VALUE: usize = 64;
 /// How the fields are stored.
 #[derive(Debug, Clone)]
 enum Repr {
-    /// `listpack`: pairs in insertion order, searched linearly.
-    Small(Vec<(Elem, Elem)>),
+    /// `listpack`: field, value, field, value, ... in insertion order, searched linearly.
+    Small(Pack),
     /// `hashtable`.
-    Big(Map),
+    Big(Box<Map>),
 }
 
 impl Default for Repr {
     fn default() -> Self {
-        Repr::Small(Vec::new())
+        Repr::Small(Pack::new())
     }
 }
 
@@ -63,18 +64,40 @@ pub struct Hash {
     repr: Repr,
 }
 
-/// A pair of a small hash, as references.
-fn pair_refs(p: &(Elem, Elem)) -> (&Elem, &Elem) {
-    (&p.0, &p.1)
+/// The (field, value) pairs of a small hash's pack.
+#[derive(Clone)]
+pub struct Pairs<'a>(pack::Iter<'a>);
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let f = self.0.next()?;
+        let v = self.0.next()?;
+        Some((f, v))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.0.len() / 2;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Pairs<'_> {}
+
+/// A table entry as slices.
+fn entry_slices<'a>(e: (&'a Elem, &'a Elem)) -> (&'a [u8], &'a [u8]) {
+    (e.0.as_slice(), e.1.as_slice())
 }
 
 /// Iterator over a hash's (field, value) pairs in order.
 pub type Iter<'a> = super::SmallOrBig<
+    Pairs<'a>,
     std::iter::Map<
-        std::slice::Iter<'a, (Elem, Elem)>,
-        fn(&'a (Elem, Elem)) -> (&'a Elem, &'a Elem),
+        indexmap::map::Iter<'a, Elem, Elem>,
+        fn((&'a Elem, &'a Elem)) -> (&'a [u8], &'a [u8]),
     >,
-    indexmap::map::Iter<'a, Elem, Elem>,
 >;
 
 impl PartialEq for Hash {
@@ -93,7 +116,7 @@ impl Hash {
     /// Number of fields.
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Small(v) => v.len(),
+            Repr::Small(p) => p.len() / 2,
             Repr::Big(m) => m.len(),
         }
     }
@@ -103,26 +126,36 @@ impl Hash {
         self.len() == 0
     }
 
+    /// The offset of `field`'s entry in a small hash.
+    fn find_small(p: &Pack, field: &[u8]) -> Option<usize> {
+        p.find(2, |f| f == field)
+    }
+
     /// The value of `field`.
-    pub fn get(&self, field: &[u8]) -> Option<&Elem> {
+    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
-            Repr::Small(v) => v.iter().find(|(f, _)| &f[..] == field).map(|(_, v)| v),
-            Repr::Big(m) => m.get(field),
+            Repr::Small(p) => {
+                let at = Self::find_small(p, field)?;
+                Some(p.get(p.get(at).1).0)
+            }
+            Repr::Big(m) => m.get(field).map(Elem::as_slice),
         }
     }
 
     /// Whether `field` exists.
     pub fn contains(&self, field: &[u8]) -> bool {
-        self.get(field).is_some()
+        match &self.repr {
+            Repr::Small(p) => Self::find_small(p, field).is_some(),
+            Repr::Big(m) => m.contains_key(field),
+        }
     }
 
     /// Converts to the `hashtable` encoding (once; never back while live).
     fn grow(&mut self) {
-        if let Repr::Small(v) = &mut self.repr {
-            let pairs = std::mem::take(v);
-            let mut m = Map::with_capacity_and_hasher(pairs.len(), Default::default());
-            m.extend(pairs);
-            self.repr = Repr::Big(m);
+        if let Repr::Small(p) = &self.repr {
+            let mut m = Map::with_capacity_and_hasher(p.len() / 2, Default::default());
+            m.extend(Pairs(p.iter()).map(|(f, v)| (Elem::new(f), Elem::new(v))));
+            self.repr = Repr::Big(Box::new(m));
         }
     }
 
@@ -131,10 +164,6 @@ impl Hash {
     pub fn hint(&mut self, n: usize) {
         if n > LISTPACK_MAX_ENTRIES {
             self.grow();
-        } else if let Repr::Small(v) = &mut self.repr {
-            if v.is_empty() {
-                v.reserve_exact(n);
-            }
         }
     }
 
@@ -145,14 +174,15 @@ impl Hash {
         if field.len() > LISTPACK_MAX_VALUE || value.len() > LISTPACK_MAX_VALUE {
             self.grow();
         }
-        if let Repr::Small(v) = &mut self.repr {
-            if let Some((_, old)) = v.iter_mut().find(|(f, _)| &f[..] == field) {
-                *old = Elem::new(value);
+        if let Repr::Small(p) = &mut self.repr {
+            if let Some(at) = Self::find_small(p, field) {
+                let v = p.get(at).1;
+                p.replace(v, &[value]);
                 return false;
             }
-            if v.len() < LISTPACK_MAX_ENTRIES {
-                super::room(v);
-                v.push((Elem::new(field), Elem::new(value)));
+            if p.len() / 2 < LISTPACK_MAX_ENTRIES {
+                p.push(field);
+                p.push(value);
                 return true;
             }
             self.grow();
@@ -176,29 +206,44 @@ impl Hash {
     /// (see the module doc).
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match &mut self.repr {
-            Repr::Small(v) => super::remove_first(v, |(f, _)| &f[..] == field),
+            Repr::Small(p) => match Self::find_small(p, field) {
+                Some(at) => {
+                    p.remove(at, 2);
+                    true
+                }
+                None => false,
+            },
             Repr::Big(m) if m.len() <= LISTPACK_MAX_ENTRIES => m.shift_remove(field).is_some(),
             Repr::Big(m) => m.swap_remove(field).is_some(),
         }
     }
 
     /// Fields and values in iteration order.
-    pub fn iter(&self) -> Iter<'_> {
+    pub fn iter<'a>(&'a self) -> Iter<'a> {
         match &self.repr {
-            Repr::Small(v) => super::SmallOrBig::Small(
-                v.iter()
-                    .map(pair_refs as fn(&(Elem, Elem)) -> (&Elem, &Elem)),
+            Repr::Small(p) => super::SmallOrBig::Small(Pairs(p.iter())),
+            Repr::Big(m) => super::SmallOrBig::Big(
+                m.iter()
+                    .map(entry_slices as fn((&'a Elem, &'a Elem)) -> (&'a [u8], &'a [u8])),
             ),
-            Repr::Big(m) => super::SmallOrBig::Big(m.iter()),
         }
     }
 
-    /// The entry at `i` in iteration order.
-    pub fn get_index(&self, i: usize) -> Option<(&Elem, &Elem)> {
+    /// The entry at `i` in iteration order (O(i) while the hash is small).
+    pub fn get_index(&self, i: usize) -> Option<(&[u8], &[u8])> {
         match &self.repr {
-            Repr::Small(v) => v.get(i).map(|(f, v)| (f, v)),
-            Repr::Big(m) => m.get_index(i),
+            Repr::Small(p) => {
+                let at = p.nth(i.checked_mul(2)?)?;
+                let (f, next) = p.get(at);
+                Some((f, p.get(next).0))
+            }
+            Repr::Big(m) => m.get_index(i).map(entry_slices),
         }
+    }
+
+    /// Every entry, for picking many at random positions (O(1) each afterwards).
+    pub fn entries(&self) -> Vec<(&[u8], &[u8])> {
+        self.iter().collect()
     }
 
     fn is_big(&self) -> bool {
@@ -216,7 +261,7 @@ impl Hash {
     /// (0 when done).
     /// Going down means a removal (which moves an already-visited entry, or shifts entries
     /// down) never makes the scan miss an entry present for the whole scan.
-    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Elem, &Elem)) -> u64 {
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8], &[u8])) -> u64 {
         let whole = self.scans_whole();
         let (next, range) = scan_range(self.len(), cursor, count, whole);
         if whole {
@@ -242,15 +287,16 @@ impl Hash {
 
     /// Approximate heap bytes.
     pub fn memory_bytes(&self) -> usize {
-        let slots = match &self.repr {
-            Repr::Small(v) => v.capacity() * std::mem::size_of::<(Elem, Elem)>(),
-            Repr::Big(m) => m.capacity() * (std::mem::size_of::<(u64, Elem, Elem)>() + 9),
-        };
-        slots
-            + self
-                .iter()
-                .map(|(f, v)| f.heap_bytes() + v.heap_bytes())
-                .sum::<usize>()
+        match &self.repr {
+            Repr::Small(p) => p.heap_bytes(),
+            Repr::Big(m) => {
+                std::mem::size_of::<Map>()
+                    + m.capacity() * (std::mem::size_of::<(u64, Elem, Elem)>() + 9)
+                    + m.iter()
+                        .map(|(f, v)| f.heap_bytes() + v.heap_bytes())
+                        .sum::<usize>()
+            }
+        }
     }
 
     /// Appends the value encoding (without the tag).
@@ -266,32 +312,53 @@ impl Hash {
     /// encoding is derived from the contents.
     pub fn decode(c: &mut Cursor<'_>) -> Result<Hash, DecodeError> {
         let n = count(c, 2)?;
-        let mut pairs = Vec::with_capacity(n);
+        let start = c.clone();
         let mut big = n > LISTPACK_MAX_ENTRIES;
+        let mut bytes = 0;
         for _ in 0..n {
-            let f = Elem::new(c.bytes()?);
-            let v = Elem::new(c.bytes()?);
+            let f = c.bytes()?;
+            let v = c.bytes()?;
             big |= f.len() > LISTPACK_MAX_VALUE || v.len() > LISTPACK_MAX_VALUE;
-            pairs.push((f, v, c.pos()));
+            bytes += Pack::entry_size(f.len()) + Pack::entry_size(v.len());
         }
-        let mut map = Map::with_capacity_and_hasher(n, Default::default());
-        for (f, v, at) in pairs {
-            if map.insert(f, v).is_some() {
-                return Err(DecodeError::Invalid {
-                    what: "duplicate hash field",
-                    at,
-                });
-            }
-        }
+        let mut c = start;
+        let duplicate = |at| DecodeError::Invalid {
+            what: "duplicate hash field",
+            at,
+        };
         if big {
+            let mut map = Map::with_capacity_and_hasher(n, Default::default());
+            for _ in 0..n {
+                let at = c.pos();
+                let f = Elem::new(c.bytes()?);
+                let v = Elem::new(c.bytes()?);
+                if map.insert(f, v).is_some() {
+                    return Err(duplicate(at));
+                }
+            }
             return Ok(Hash {
-                repr: Repr::Big(map),
+                repr: Repr::Big(Box::new(map)),
             });
         }
-        let mut small = Vec::with_capacity(map.len());
-        small.extend(map);
+        let mut p = Pack::with_capacity(bytes);
+        let mut seen = std::collections::HashSet::with_capacity(if n > 16 { n } else { 0 });
+        for _ in 0..n {
+            let at = c.pos();
+            let f = c.bytes()?;
+            let v = c.bytes()?;
+            let dup = if n > 16 {
+                !seen.insert(f)
+            } else {
+                Self::find_small(&p, f).is_some()
+            };
+            if dup {
+                return Err(duplicate(at));
+            }
+            p.push(f);
+            p.push(v);
+        }
         Ok(Hash {
-            repr: Repr::Small(small),
+            repr: Repr::Small(p),
         })
     }
 }
@@ -403,6 +470,7 @@ pub fn describe(body: &[u8], out: &mut String) -> Result<(), DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::elem::ToBytes;
     use bytes::Bytes;
     use proptest::prelude::*;
     use std::collections::HashMap;
@@ -433,11 +501,9 @@ mod tests {
         for i in 0..10 {
             small.set(format!("field{i}").as_bytes(), b"value");
         }
-        // Ten pairs of inline elements and no table: 480 bytes, no slack.
-        assert_eq!(
-            small.memory_bytes(),
-            10 * std::mem::size_of::<(Elem, Elem)>()
-        );
+        // Ten packed pairs: "fieldN" and "value" each with a length byte on either side,
+        // 15 bytes a pair, and no slack.
+        assert_eq!(small.memory_bytes(), 10 * (8 + 7));
         assert_eq!(small.encoding(), "listpack");
         let mut big = small.clone();
         big.grow();
@@ -502,7 +568,7 @@ mod tests {
         let mut step = 0;
         loop {
             cursor = h.scan(cursor, 7, |f, _| {
-                seen.insert(f.clone());
+                seen.insert(f.to_vec());
             });
             // Delete some fields (never f0..f99, which must all be seen).
             step += 1;

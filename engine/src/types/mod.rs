@@ -25,12 +25,14 @@
 pub mod elem;
 pub mod hash;
 pub mod list;
+pub mod pack;
 pub mod set;
 pub mod stream;
 pub mod zset;
 
 use crate::effect::{ApplyError, Cursor, DecodeError};
 use crate::value::Value;
+use elem::ToBytes;
 
 /// An iterator over either representation of a collection (a small vector or a table).
 pub enum SmallOrBig<A, B> {
@@ -62,27 +64,6 @@ impl<A: Iterator, B: Iterator<Item = A::Item>> Iterator for SmallOrBig<A, B> {
 impl<A: ExactSizeIterator, B: ExactSizeIterator<Item = A::Item>> ExactSizeIterator
     for SmallOrBig<A, B>
 {
-}
-
-/// Makes room for one more element in a small collection's vector, growing it by a quarter
-/// (not double: a small collection's slack is most of its memory).
-pub(crate) fn room<T>(v: &mut Vec<T>) {
-    if v.len() == v.capacity() {
-        v.reserve_exact((v.len() / 4).max(1));
-    }
-}
-
-/// Removes the first element of a small collection's vector that matches, keeping the order
-/// (as deleting from a listpack does) and giving back slack; false when none matched.
-pub(crate) fn remove_first<T>(v: &mut Vec<T>, pred: impl FnMut(&T) -> bool) -> bool {
-    let Some(i) = v.iter().position(pred) else {
-        return false;
-    };
-    v.remove(i);
-    if v.capacity() > 2 * v.len() + 4 {
-        v.shrink_to_fit();
-    }
-    true
 }
 
 /// A collection effect body being built: one type's op list (`T` is the type, so each type

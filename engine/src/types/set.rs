@@ -27,6 +27,7 @@
 //! ```
 
 use super::elem::Elem;
+use super::pack::{self, Pack};
 use indexmap::IndexSet;
 
 use super::{count, Replayed};
@@ -46,37 +47,31 @@ pub const LISTPACK_MAX_VALUE: usize = 64;
 
 type Table = IndexSet<Elem, foldhash::fast::RandomState>;
 
-/// A set's members: a plain vector while the set is small (intset or listpack encoded),
+/// A set's members: a [`Pack`] while the set is small (intset or listpack encoded),
 /// searched linearly as Redis searches those encodings, and a hash set once it is a
-/// `hashtable`. The vector holds short members inline with no allocation of their own, at
-/// about half the memory of a table.
+/// `hashtable`.
 #[derive(Debug, Clone)]
 enum Members {
-    Small(Vec<Elem>),
-    Big(Table),
+    Small(Pack),
+    Big(Box<Table>),
 }
 
 /// Iterator over a set's members in order.
-type MembersIter<'a> = super::SmallOrBig<std::slice::Iter<'a, Elem>, indexmap::set::Iter<'a, Elem>>;
+type MembersIter<'a> = super::SmallOrBig<
+    pack::Iter<'a>,
+    std::iter::Map<indexmap::set::Iter<'a, Elem>, fn(&'a Elem) -> &'a [u8]>,
+>;
 
 impl Default for Members {
     fn default() -> Self {
-        Members::Small(Vec::new())
+        Members::Small(Pack::new())
     }
 }
 
 impl Members {
-    fn with_capacity(n: usize, big: bool) -> Members {
-        if big {
-            Members::Big(Table::with_capacity_and_hasher(n, Default::default()))
-        } else {
-            Members::Small(Vec::with_capacity(n))
-        }
-    }
-
     fn len(&self) -> usize {
         match self {
-            Members::Small(v) => v.len(),
+            Members::Small(p) => p.len(),
             Members::Big(t) => t.len(),
         }
     }
@@ -85,51 +80,64 @@ impl Members {
         self.len() == 0
     }
 
+    fn find_small(p: &Pack, m: &[u8]) -> Option<usize> {
+        p.find(1, |x| x == m)
+    }
+
     fn contains(&self, m: &[u8]) -> bool {
         match self {
-            Members::Small(v) => v.iter().any(|x| &x[..] == m),
+            Members::Small(p) => Self::find_small(p, m).is_some(),
             Members::Big(t) => t.contains(m),
         }
     }
 
-    fn partition_point(&self, pred: impl FnMut(&Elem) -> bool) -> usize {
+    /// Inserts a canonical integer known to be absent before the first member ordered
+    /// after it (the members are all canonical integers, in order).
+    fn insert_int(&mut self, m: &[u8]) {
+        let below = |x: &[u8]| pack::cmp_canonical_int(x, m).is_lt();
         match self {
-            Members::Small(v) => v.partition_point(pred),
-            Members::Big(t) => t.as_slice().partition_point(pred),
-        }
-    }
-
-    /// Inserts a member known to be absent at `pos`.
-    fn shift_insert(&mut self, pos: usize, e: Elem) {
-        match self {
-            Members::Small(v) => {
-                super::room(v);
-                v.insert(pos.min(v.len()), e);
+            Members::Small(p) => {
+                let mut it = p.iter();
+                let mut at = p.end();
+                loop {
+                    let off = it.offset();
+                    match it.next() {
+                        Some(x) if below(x) => {}
+                        Some(_) => {
+                            at = off;
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                p.insert(at, &[m]);
             }
             Members::Big(t) => {
-                t.shift_insert(pos, e);
+                let pos = t.as_slice().partition_point(|x| below(x));
+                t.shift_insert(pos, Elem::new(m));
             }
         }
     }
 
-    /// Appends a member; false when it was present.
-    fn insert(&mut self, e: Elem) -> bool {
+    /// Appends a member known to be absent.
+    fn push(&mut self, m: &[u8]) {
         match self {
-            Members::Small(v) => {
-                if v.contains(&e) {
-                    return false;
-                }
-                super::room(v);
-                v.push(e);
-                true
+            Members::Small(p) => p.push(m),
+            Members::Big(t) => {
+                t.insert(Elem::new(m));
             }
-            Members::Big(t) => t.insert(e),
         }
     }
 
     fn shift_remove(&mut self, m: &[u8]) -> bool {
         match self {
-            Members::Small(v) => super::remove_first(v, |x| &x[..] == m),
+            Members::Small(p) => match Self::find_small(p, m) {
+                Some(at) => {
+                    p.remove(at, 1);
+                    true
+                }
+                None => false,
+            },
             Members::Big(t) => t.shift_remove(m),
         }
     }
@@ -141,34 +149,40 @@ impl Members {
         }
     }
 
-    fn iter(&self) -> MembersIter<'_> {
+    fn iter<'a>(&'a self) -> MembersIter<'a> {
         match self {
-            Members::Small(v) => super::SmallOrBig::Small(v.iter()),
-            Members::Big(t) => super::SmallOrBig::Big(t.iter()),
+            Members::Small(p) => super::SmallOrBig::Small(p.iter()),
+            Members::Big(t) => {
+                super::SmallOrBig::Big(t.iter().map(Elem::as_slice as fn(&'a Elem) -> &'a [u8]))
+            }
         }
     }
 
-    fn get_index(&self, i: usize) -> Option<&Elem> {
+    fn get_index(&self, i: usize) -> Option<&[u8]> {
         match self {
-            Members::Small(v) => v.get(i),
-            Members::Big(t) => t.get_index(i),
+            Members::Small(p) => p.nth(i).map(|at| p.get(at).0),
+            Members::Big(t) => t.get_index(i).map(Elem::as_slice),
         }
     }
 
-    /// Heap bytes of the slots.
-    fn slot_bytes(&self) -> usize {
+    /// Heap bytes.
+    fn heap_bytes(&self) -> usize {
         match self {
-            Members::Small(v) => v.capacity() * std::mem::size_of::<Elem>(),
-            Members::Big(t) => t.capacity() * (std::mem::size_of::<(u64, Elem)>() + 9),
+            Members::Small(p) => p.heap_bytes(),
+            Members::Big(t) => {
+                std::mem::size_of::<Table>()
+                    + t.capacity() * (std::mem::size_of::<(u64, Elem)>() + 9)
+                    + t.iter().map(|m| m.heap_bytes()).sum::<usize>()
+            }
         }
     }
 
     /// Moves to the hash set (once the set is a `hashtable`).
     fn grow(&mut self) {
-        if let Members::Small(v) = self {
-            let mut t = Table::with_capacity_and_hasher(v.len(), Default::default());
-            t.extend(std::mem::take(v));
-            *self = Members::Big(t);
+        if let Members::Small(p) = self {
+            let mut t = Table::with_capacity_and_hasher(p.len(), Default::default());
+            t.extend(p.iter().map(Elem::new));
+            *self = Members::Big(Box::new(t));
         }
     }
 }
@@ -256,15 +270,8 @@ impl Set {
         let int = parse_i64(m);
         let n = self.members.len();
         match int {
-            Some(v) if self.non_int == 0 && n < INTSET_MAX_ENTRIES => {
-                let pos = self
-                    .members
-                    .partition_point(|x| parse_i64(x).is_some_and(|x| x < v));
-                self.members.shift_insert(pos, Elem::new(m));
-            }
-            _ => {
-                self.members.insert(Elem::new(m));
-            }
+            Some(_) if self.non_int == 0 && n < INTSET_MAX_ENTRIES => self.members.insert_int(m),
+            _ => self.members.push(m),
         }
         if int.is_none() {
             self.non_int += 1;
@@ -308,7 +315,7 @@ impl Set {
     }
 
     /// Members in iteration order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = &Elem> {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> {
         self.members.iter()
     }
 
@@ -320,7 +327,7 @@ impl Set {
     }
 
     /// The member at `i` in iteration order.
-    pub fn get_index(&self, i: usize) -> Option<&Elem> {
+    pub fn get_index(&self, i: usize) -> Option<&[u8]> {
         self.members.get_index(i)
     }
 
@@ -332,7 +339,7 @@ impl Set {
     }
 
     /// One SSCAN step (see [`super::hash::Hash::scan`]).
-    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Elem)) -> u64 {
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8])) -> u64 {
         let whole = self.scans_whole();
         let (next, range) = super::hash::scan_range(self.members.len(), cursor, count, whole);
         if whole {
@@ -358,7 +365,7 @@ impl Set {
 
     /// Approximate heap bytes.
     pub fn memory_bytes(&self) -> usize {
-        self.members.slot_bytes() + self.members.iter().map(|m| m.heap_bytes()).sum::<usize>()
+        self.members.heap_bytes()
     }
 
     /// Appends the value encoding (without the tag).
@@ -373,21 +380,49 @@ impl Set {
     /// members are an error. The encoding is derived from the contents.
     pub fn decode(c: &mut Cursor<'_>) -> Result<Set, DecodeError> {
         let n = count(c, 1)?;
-        let mut members = Members::with_capacity(n, n > LISTPACK_MAX_ENTRIES);
         let mut non_int = 0;
         let mut longest = 0;
+        let mut bytes = 0;
+        let start = c.clone();
         for _ in 0..n {
-            let at = c.pos();
             let m = c.bytes()?;
             non_int += usize::from(parse_i64(m).is_none());
             longest = longest.max(m.len());
-            if !members.insert(Elem::new(m)) {
-                return Err(DecodeError::Invalid {
-                    what: "duplicate set member",
-                    at,
-                });
-            }
+            bytes += Pack::entry_size(m.len());
         }
+        let mut c = start;
+        let duplicate = |at| DecodeError::Invalid {
+            what: "duplicate set member",
+            at,
+        };
+        let small = n <= LISTPACK_MAX_ENTRIES || (non_int == 0 && n <= INTSET_MAX_ENTRIES);
+        let members = if small {
+            let mut p = Pack::with_capacity(bytes);
+            let mut seen = std::collections::HashSet::with_capacity(if n > 16 { n } else { 0 });
+            for _ in 0..n {
+                let at = c.pos();
+                let m = c.bytes()?;
+                let dup = if n > 16 {
+                    !seen.insert(m)
+                } else {
+                    Members::find_small(&p, m).is_some()
+                };
+                if dup {
+                    return Err(duplicate(at));
+                }
+                p.push(m);
+            }
+            Members::Small(p)
+        } else {
+            let mut t = Table::with_capacity_and_hasher(n, Default::default());
+            for _ in 0..n {
+                let at = c.pos();
+                if !t.insert(Elem::new(c.bytes()?)) {
+                    return Err(duplicate(at));
+                }
+            }
+            Members::Big(Box::new(t))
+        };
         let enc = if non_int == 0 && n <= INTSET_MAX_ENTRIES {
             Enc::Intset
         } else if n <= LISTPACK_MAX_ENTRIES && longest <= LISTPACK_MAX_VALUE {
@@ -563,7 +598,7 @@ mod tests {
         let (mut cursor, mut step) = (0, 0);
         loop {
             cursor = s.scan(cursor, 5, |m| {
-                seen.insert(m.clone());
+                seen.insert(m.to_vec());
             });
             step += 1;
             s.remove(format!("m{}", 100 + (step * 31) % 900).as_bytes());
@@ -662,7 +697,7 @@ mod tests {
                 }
                 prop_assert_eq!(s.len(), model.len());
                 prop_assert!(model.iter().all(|m| s.contains(m)));
-                let ints: Option<Vec<i64>> = s.iter().map(|m| parse_i64(m)).collect();
+                let ints: Option<Vec<i64>> = s.iter().map(parse_i64).collect();
                 if let (Some(ints), true) = (ints, intset) {
                     {
                         prop_assert!(ints.windows(2).all(|w| w[0] < w[1]), "{:?}", ints);

@@ -1070,7 +1070,7 @@ pub fn json_value(out: &mut String, value: &Value) {
     match value {
         Value::Str { data, .. } => push_json_bytes(out, data),
         Value::List(l) => list(out, &mut l.items().iter().map(|e| &e[..])),
-        Value::Set(s) => list(out, &mut s.iter().map(|m| &m[..])),
+        Value::Set(s) => list(out, &mut s.iter()),
         Value::Hash(h) => {
             out.push('[');
             for (i, (f, v)) in h.iter().enumerate() {
