@@ -472,16 +472,12 @@ impl<'a> Cursor<'a> {
                     raw,
                 })
             }
-            TAG_HASH => Ok(Value::Hash(Box::new(crate::types::hash::Hash::decode(
-                self,
-            )?))),
+            TAG_HASH => Ok(Value::Hash(crate::types::hash::Hash::decode(self)?)),
             TAG_LIST => Ok(Value::List(Box::new(crate::types::list::List::decode(
                 self,
             )?))),
             TAG_SET => Ok(Value::Set(Box::new(crate::types::set::Set::decode(self)?))),
-            TAG_ZSET => Ok(Value::ZSet(Box::new(crate::types::zset::ZSet::decode(
-                self,
-            )?))),
+            TAG_ZSET => Ok(Value::ZSet(crate::types::zset::ZSet::decode(self)?)),
             TAG_STREAM => Ok(Value::Stream(Box::new(
                 crate::types::stream::Stream::decode(self)?,
             ))),

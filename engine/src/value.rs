@@ -16,13 +16,13 @@ pub enum Value {
     /// Redis reports as the "raw" encoding whatever its length.
     Str { data: Bytes, raw: bool },
     /// A hash.
-    Hash(Box<Hash>),
+    Hash(Hash),
     /// A list.
     List(Box<List>),
     /// A set.
     Set(Box<Set>),
     /// A sorted set.
-    ZSet(Box<ZSet>),
+    ZSet(ZSet),
     /// A stream.
     Stream(Box<Stream>),
 }
@@ -106,5 +106,19 @@ impl Value {
             Value::ZSet(z) => z.len(),
             Value::Stream(s) => s.len() as usize,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_collections_live_inside_the_value() {
+        // Hashes and sorted sets sit in the value itself (no box, no extra allocation for a
+        // small one) without making any value larger than a string's handle and flag.
+        assert_eq!(std::mem::size_of::<Hash>(), 32);
+        assert_eq!(std::mem::size_of::<ZSet>(), 32);
+        assert_eq!(std::mem::size_of::<Value>(), 40);
     }
 }

@@ -109,7 +109,7 @@ fn set_pairs(ctx: &mut Ctx<'_>, key: &[u8], pairs: &[Bytes], nx: bool) -> Result
             for p in pairs.chunks_exact(2) {
                 added += i64::from(h.set(&p[0], copy(&p[1])));
             }
-            sh.insert(&k, Item::new(Value::Hash(Box::new(h)), now), &mut w);
+            sh.insert(&k, Item::new(Value::Hash(h), now), &mut w);
             added
         }
     };
@@ -258,7 +258,7 @@ fn set_one(
         None => {
             let mut h = Hash::new();
             h.set(field, value);
-            sh.insert(k, Item::new(Value::Hash(Box::new(h)), now), w);
+            sh.insert(k, Item::new(Value::Hash(h), now), w);
         }
     }
     Ok(())

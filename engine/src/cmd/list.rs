@@ -17,7 +17,7 @@ use super::{block_timeout_ms, int_arg, is, log_coll, name_of, note_dirty, note_l
 use crate::keyspace::{Item, KeyRef, Shard, Writer};
 use crate::num;
 use crate::reply::{BlockOn, CmdError, CmdResult, Reply};
-use crate::types::elem::Elem;
+use crate::types::elem::ToBytes;
 use crate::types::list::{Body, List};
 use crate::types::TAG_LIST;
 use crate::value::Value;
@@ -252,7 +252,7 @@ pub fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let i = int_arg(&args[2])?;
     let v = abs_index(i, l.len())
         .and_then(|i| l.get(i))
-        .map(Elem::to_bytes);
+        .map(ToBytes::to_bytes);
     drop(sh);
     note_lookup(ctx, true);
     Ok(Reply::opt_bulk(v))
@@ -290,11 +290,7 @@ pub fn lrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let found = l.is_some();
     let out = match l.and_then(|l| range(start, end, l.len()).map(|r| (l, r))) {
         None => Vec::new(),
-        Some((l, (s, e))) => l
-            .items()
-            .range(s..=e)
-            .map(|b| Reply::Bulk(b.to_bytes()))
-            .collect(),
+        Some((l, (s, e))) => l.range(s, e).map(|b| Reply::Bulk(b.to_bytes())).collect(),
     };
     drop(sh);
     note_lookup(ctx, found);
@@ -340,7 +336,7 @@ pub fn linsert(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let Some(l) = write_list(&mut sh, &k, now, &mut w)? else {
         return Ok(Reply::Int(0));
     };
-    let Some(pivot) = l.items().iter().position(|e| e[..] == args[3][..]) else {
+    let Some(pivot) = l.iter().position(|e| e == &args[3][..]) else {
         return Ok(Reply::Int(-1));
     };
     let at = pivot + usize::from(after);
@@ -372,18 +368,16 @@ pub fn lrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     } else {
         usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX)
     };
-    let matches = |(i, e): (usize, &Elem)| (e[..] == args[3][..]).then_some(i);
+    let matches = |(i, e): (usize, &[u8])| (e == &args[3][..]).then_some(i);
     let mut at: Vec<usize> = if count < 0 {
-        l.items()
-            .iter()
+        l.iter()
             .enumerate()
             .rev()
             .filter_map(matches)
             .take(limit)
             .collect()
     } else {
-        l.items()
-            .iter()
+        l.iter()
             .enumerate()
             .filter_map(matches)
             .take(limit)
@@ -499,9 +493,13 @@ pub fn lpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let mut found = Vec::new();
     let mut matches = 0u64;
-    for step in 0..scan {
-        let i = if from_tail { len - 1 - step } else { step };
-        if l.items()[i][..] == args[2][..] {
+    let walk: Box<dyn Iterator<Item = (usize, &[u8])>> = if from_tail {
+        Box::new(l.iter().enumerate().rev().take(scan))
+    } else {
+        Box::new(l.iter().enumerate().take(scan))
+    };
+    for (i, e) in walk {
+        if e == &args[2][..] {
             matches += 1;
             if matches >= rank {
                 found.push(Reply::Int(i as i64));

@@ -111,7 +111,7 @@ fn elements(sh: &Shard, ctx: &Ctx<'_>, key: &[u8]) -> Result<(Vec<Bytes>, bool),
         return Ok((Vec::new(), false));
     };
     Ok(match &item.value {
-        Value::List(l) => (l.items().iter().map(|e| e.to_bytes()).collect(), false),
+        Value::List(l) => (l.iter().map(|e| e.to_bytes()).collect(), false),
         Value::Set(s) => (s.iter().map(|m| m.to_bytes()).collect(), false),
         Value::ZSet(z) => (z.iter().map(|(m, _)| m.to_bytes()).collect(), true),
         _ => return Err(CmdError::WrongType),

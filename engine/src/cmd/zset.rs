@@ -98,7 +98,7 @@ pub(crate) fn store(
     if n == 0 {
         sh.remove(dst, w);
     } else {
-        sh.insert(dst, Item::new(Value::ZSet(Box::new(z)), now), w);
+        sh.insert(dst, Item::new(Value::ZSet(z), now), w);
     }
     n
 }
@@ -382,7 +382,7 @@ pub(crate) fn zadd_generic(
                 }
             }
             if !z.is_empty() {
-                sh.insert(&k, Item::new(Value::ZSet(Box::new(z)), now), &mut w);
+                sh.insert(&k, Item::new(Value::ZSet(z), now), &mut w);
             }
         }
     }

@@ -410,7 +410,7 @@ pub fn replay(existing: Option<&mut Value>, body: &[u8]) -> Result<Replayed, App
 }
 
 impl super::Collection for Hash {
-    super::collection_value!(Hash);
+    super::collection_value!(Hash, inline);
 
     fn apply_op(&mut self, op: u8, at: usize, c: &mut Cursor<'_>) -> Result<(), ApplyError> {
         let h = self;
@@ -687,12 +687,12 @@ mod tests {
                 for (f, v) in &model {
                     prop_assert_eq!(h.get(f).map(|b| b.to_vec()), Some(v.clone()));
                 }
-                let mut copy = Value::Hash(Box::new(before.clone()));
+                let mut copy = Value::Hash(before.clone());
                 let r = replay(Some(&mut copy), body.bytes()).expect("replays");
                 if h.is_empty() {
                     prop_assert!(matches!(r, Replayed::Emptied));
                 } else {
-                    prop_assert_eq!(&copy, &Value::Hash(Box::new(h.clone())));
+                    prop_assert_eq!(&copy, &Value::Hash(h.clone()));
                 }
                 let d = round_trip(&h);
                 prop_assert_eq!(&d, &h);
@@ -706,7 +706,7 @@ mod tests {
         #[test]
         fn decode_and_replay_of_garbage_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
             let _ = Hash::decode(&mut Cursor::new(&bytes));
-            let mut v = Value::Hash(Box::new(Hash::new()));
+            let mut v = Value::Hash(Hash::new());
             let _ = replay(Some(&mut v), &bytes);
             let _ = replay(None, &bytes);
             let mut s = String::new();

@@ -32,6 +32,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use super::elem::Elem;
+use super::pack::{self, Pack};
 
 use super::{count, Replayed};
 use crate::effect::{put_bytes, put_uvarint, ApplyError, Cursor, DecodeError};
@@ -99,23 +100,43 @@ fn backlen_bytes(enc: usize) -> usize {
     }
 }
 
+/// How the elements are stored: packed while the list is a listpack, a ring buffer once it
+/// is a quicklist.
+#[derive(Debug, Clone)]
+enum Items {
+    Small(Pack),
+    Big(VecDeque<Elem>),
+}
+
+/// Iterator over a list's elements, head first (double-ended, O(1) `nth` on a quicklist).
+pub type Iter<'a> = super::SmallOrBig<
+    pack::Iter<'a>,
+    std::iter::Map<std::collections::vec_deque::Iter<'a, Elem>, fn(&'a Elem) -> &'a [u8]>,
+>;
+
 /// A list value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct List {
-    items: VecDeque<Elem>,
+    items: Items,
     /// The bytes the elements would take as one listpack.
     lp_bytes: usize,
-    /// Encoded as a quicklist (else a listpack).
-    quick: bool,
 }
 
 impl Default for List {
     fn default() -> List {
         List {
-            items: VecDeque::new(),
+            items: Items::Small(Pack::new()),
             lp_bytes: LISTPACK_EMPTY_BYTES,
-            quick: false,
         }
+    }
+}
+
+impl PartialEq for List {
+    /// Equal when the same elements are in the same order, in the same encoding.
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self.encoding() == other.encoding()
+            && self.iter().eq(other.iter())
     }
 }
 
@@ -128,43 +149,81 @@ impl List {
     /// A list built whole from `items` (head first): a quicklist exactly when it does not
     /// fit one listpack.
     pub fn from_items(items: VecDeque<Bytes>) -> List {
-        List::from_elems(items.iter().map(|e| Elem::new(e)).collect())
+        List::build(items.iter().map(|e| &e[..]))
     }
 
     /// A list built whole from elements (head first).
-    pub fn from_elems(items: VecDeque<Elem>) -> List {
+    pub fn build<'a>(items: impl Iterator<Item = &'a [u8]> + Clone) -> List {
         let lp_bytes =
-            LISTPACK_EMPTY_BYTES + items.iter().map(|e| listpack_entry_bytes(e)).sum::<usize>();
-        List {
-            items,
-            lp_bytes,
-            quick: lp_bytes > LISTPACK_MAX_BYTES,
-        }
+            LISTPACK_EMPTY_BYTES + items.clone().map(listpack_entry_bytes).sum::<usize>();
+        let items = if lp_bytes > LISTPACK_MAX_BYTES {
+            Items::Big(items.map(Elem::new).collect())
+        } else {
+            let bytes = items.clone().map(|e| Pack::entry_size(e.len())).sum();
+            let mut p = Pack::with_capacity(bytes);
+            items.for_each(|e| p.push(e));
+            Items::Small(p)
+        };
+        List { items, lp_bytes }
     }
 
     /// Number of elements.
     pub fn len(&self) -> usize {
-        self.items.len()
+        match &self.items {
+            Items::Small(p) => p.len(),
+            Items::Big(d) => d.len(),
+        }
     }
 
     /// Whether there are no elements.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.len() == 0
     }
 
     /// The elements, head first.
-    pub fn items(&self) -> &VecDeque<Elem> {
-        &self.items
+    pub fn iter<'a>(&'a self) -> Iter<'a> {
+        match &self.items {
+            Items::Small(p) => super::SmallOrBig::Small(p.iter()),
+            Items::Big(d) => {
+                super::SmallOrBig::Big(d.iter().map(Elem::as_slice as fn(&'a Elem) -> &'a [u8]))
+            }
+        }
     }
 
-    /// The element at `i` (from the head).
-    pub fn get(&self, i: usize) -> Option<&Elem> {
-        self.items.get(i)
+    /// The elements at `start..=end` (both in range), head first; O(1) to reach `start` on
+    /// a quicklist.
+    pub fn range<'a>(&'a self, start: usize, end: usize) -> Iter<'a> {
+        match &self.items {
+            Items::Small(p) => {
+                let it = match p.nth(start) {
+                    Some(at) => p.iter_from(at, start),
+                    None => p.iter_from(p.end(), p.len()),
+                };
+                super::SmallOrBig::Small(it.limit(end.saturating_sub(start) + 1))
+            }
+            Items::Big(d) => {
+                let end = end.min(d.len().saturating_sub(1));
+                let r = if start <= end { start..end + 1 } else { 0..0 };
+                super::SmallOrBig::Big(d.range(r).map(Elem::as_slice as fn(&'a Elem) -> &'a [u8]))
+            }
+        }
+    }
+
+    /// The element at `i` (from the head; O(i) on a listpack, from the nearer end).
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        match &self.items {
+            Items::Small(p) => p.nth(i).map(|at| p.get(at).0),
+            Items::Big(d) => d.get(i).map(Elem::as_slice),
+        }
+    }
+
+    fn quick(&self) -> bool {
+        matches!(self.items, Items::Big(_))
     }
 
     /// The name OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
-        if self.quick {
+        if self.quick() {
             "quicklist"
         } else {
             "listpack"
@@ -176,17 +235,26 @@ impl List {
         self.lp_bytes
     }
 
-    /// Redis's check before adding elements whose raw lengths sum to `add`.
+    /// Redis's check before adding elements whose raw lengths sum to `add`: a listpack that
+    /// would outgrow the limit becomes a quicklist (a ring buffer).
     fn grow_check(&mut self, add: usize) {
-        if !self.quick && self.lp_bytes.saturating_add(add) > LISTPACK_MAX_BYTES {
-            self.quick = true;
+        if let Items::Small(p) = &self.items {
+            if self.lp_bytes.saturating_add(add) > LISTPACK_MAX_BYTES {
+                self.items = Items::Big(p.iter().map(Elem::new).collect());
+            }
         }
     }
 
-    /// Redis's check after removing elements.
+    /// Redis's check after removing elements: a quicklist at most half the limit becomes a
+    /// listpack again.
     fn shrink_check(&mut self) {
-        if self.quick && self.lp_bytes <= LISTPACK_MAX_BYTES / 2 {
-            self.quick = false;
+        if let Items::Big(d) = &self.items {
+            if self.lp_bytes <= LISTPACK_MAX_BYTES / 2 {
+                let bytes = d.iter().map(|e| Pack::entry_size(e.len())).sum();
+                let mut p = Pack::with_capacity(bytes);
+                d.iter().for_each(|e| p.push(e));
+                self.items = Items::Small(p);
+            }
         }
     }
 
@@ -195,22 +263,36 @@ impl List {
         self.grow_check(elems.iter().map(|e| e.len()).sum());
         for e in elems {
             self.lp_bytes += listpack_entry_bytes(e);
-            if head {
-                self.items.push_front(Elem::new(e));
-            } else {
-                self.items.push_back(Elem::new(e));
+            match (&mut self.items, head) {
+                (Items::Small(p), true) => p.insert(0, &[e]),
+                (Items::Small(p), false) => p.push(e),
+                (Items::Big(d), true) => d.push_front(Elem::new(e)),
+                (Items::Big(d), false) => d.push_back(Elem::new(e)),
             }
         }
     }
 
     /// Removes up to `n` elements from the head (`head`) or the tail, in pop order.
     pub fn pop(&mut self, head: bool, n: usize) -> Vec<Bytes> {
-        let n = n.min(self.items.len());
-        let out: Vec<Bytes> = if head {
-            self.items.drain(..n).map(|e| e.to_bytes()).collect()
-        } else {
-            let at = self.items.len() - n;
-            self.items.drain(at..).rev().map(|e| e.to_bytes()).collect()
+        let n = n.min(self.len());
+        let out: Vec<Bytes> = match (&mut self.items, head) {
+            (Items::Small(p), true) => {
+                let out = p.iter().take(n).map(Bytes::copy_from_slice).collect();
+                p.remove(0, n);
+                out
+            }
+            (Items::Small(p), false) => {
+                let out = p.iter().rev().take(n).map(Bytes::copy_from_slice).collect();
+                if let Some(at) = p.nth(p.len() - n) {
+                    p.remove(at, n);
+                }
+                out
+            }
+            (Items::Big(d), true) => d.drain(..n).map(|e| e.to_bytes()).collect(),
+            (Items::Big(d), false) => {
+                let at = d.len() - n;
+                d.drain(at..).rev().map(|e| e.to_bytes()).collect()
+            }
         };
         for e in &out {
             self.lp_bytes -= listpack_entry_bytes(e);
@@ -221,13 +303,23 @@ impl List {
 
     /// Replaces the element at `i` (which must exist); returns false when it does not.
     pub fn set(&mut self, i: usize, elem: Bytes) -> bool {
-        if i >= self.items.len() {
+        if i >= self.len() {
             return false;
         }
         self.grow_check(elem.len());
         let new = listpack_entry_bytes(&elem);
-        let old = std::mem::replace(&mut self.items[i], Elem::new(&elem));
-        self.lp_bytes = self.lp_bytes - listpack_entry_bytes(&old) + new;
+        let old = match &mut self.items {
+            Items::Small(p) => {
+                let Some(at) = p.nth(i) else {
+                    return false;
+                };
+                let old = listpack_entry_bytes(p.get(at).0);
+                p.replace(at, &[&elem]);
+                old
+            }
+            Items::Big(d) => listpack_entry_bytes(&std::mem::replace(&mut d[i], Elem::new(&elem))),
+        };
+        self.lp_bytes = self.lp_bytes - old + new;
         self.shrink_check();
         true
     }
@@ -235,12 +327,18 @@ impl List {
     /// Inserts `elem` so that it ends up at `i` (at most the length); false when `i` is
     /// past the end.
     pub fn insert(&mut self, i: usize, elem: Bytes) -> bool {
-        if i > self.items.len() {
+        if i > self.len() {
             return false;
         }
         self.grow_check(elem.len());
         self.lp_bytes += listpack_entry_bytes(&elem);
-        self.items.insert(i, Elem::new(&elem));
+        match &mut self.items {
+            Items::Small(p) => {
+                let at = p.nth(i).unwrap_or(p.end());
+                p.insert(at, &[&elem]);
+            }
+            Items::Big(d) => d.insert(i, Elem::new(&elem)),
+        }
         true
     }
 
@@ -256,15 +354,27 @@ impl List {
         let mut next = 0;
         let mut i = 0;
         let mut freed = 0;
-        self.items.retain(|e| {
+        let mut drop = |e: &[u8]| {
             let drop = at.get(next) == Some(&i);
             i += 1;
             if drop {
                 next += 1;
                 freed += listpack_entry_bytes(e);
             }
-            !drop
-        });
+            drop
+        };
+        match &mut self.items {
+            Items::Small(p) => {
+                let mut kept = Pack::with_capacity(p.end());
+                for e in p.iter() {
+                    if !drop(e) {
+                        kept.push(e);
+                    }
+                }
+                *p = kept;
+            }
+            Items::Big(d) => d.retain(|e| !drop(e)),
+        }
         self.lp_bytes -= freed;
         self.shrink_check();
         true
@@ -276,14 +386,24 @@ impl List {
             return false;
         }
         let freed: usize = self
-            .items
             .iter()
             .take(start)
-            .chain(self.items.iter().skip(start + len))
-            .map(|e| listpack_entry_bytes(e))
+            .chain(self.iter().skip(start + len))
+            .map(listpack_entry_bytes)
             .sum();
-        self.items.truncate(start + len);
-        self.items.drain(..start);
+        match &mut self.items {
+            Items::Small(p) => {
+                let n = p.len();
+                if let Some(at) = p.nth(start + len) {
+                    p.remove(at, n - start - len);
+                }
+                p.remove(0, start);
+            }
+            Items::Big(d) => {
+                d.truncate(start + len);
+                d.drain(..start);
+            }
+        }
         self.lp_bytes -= freed;
         self.shrink_check();
         true
@@ -291,14 +411,19 @@ impl List {
 
     /// Approximate heap bytes.
     pub fn memory_bytes(&self) -> usize {
-        self.items.capacity() * std::mem::size_of::<Elem>()
-            + self.items.iter().map(|e| e.len()).sum::<usize>()
+        match &self.items {
+            Items::Small(p) => p.heap_bytes(),
+            Items::Big(d) => {
+                d.capacity() * std::mem::size_of::<Elem>()
+                    + d.iter().map(|e| e.heap_bytes()).sum::<usize>()
+            }
+        }
     }
 
     /// Appends the value encoding (without the tag).
     pub fn encode(&self, out: &mut Vec<u8>) {
-        put_uvarint(out, self.items.len() as u64);
-        for e in &self.items {
+        put_uvarint(out, self.len() as u64);
+        for e in self.iter() {
             put_bytes(out, e);
         }
     }
@@ -306,11 +431,15 @@ impl List {
     /// Decodes the value encoding (after the tag).
     pub fn decode(c: &mut Cursor<'_>) -> Result<List, DecodeError> {
         let n = count(c, 1)?;
-        let mut items = VecDeque::with_capacity(n);
+        let start = c.clone();
         for _ in 0..n {
-            items.push_back(Elem::new(c.bytes()?));
+            c.bytes()?;
         }
-        Ok(List::from_elems(items))
+        let mut items = start;
+        // The elements were all read once above, so these reads succeed.
+        Ok(List::build(
+            std::iter::from_fn(move || items.bytes().ok()).take(n),
+        ))
     }
 }
 
@@ -774,16 +903,34 @@ mod tests {
             // (encoding included).
             let first = List::from_items(start.iter().map(|e| Bytes::copy_from_slice(e)).collect());
             let mut l = first.clone();
-            let mut model: Vec<Bytes> = first.items().iter().map(|e| e.to_bytes()).collect();
+            let mut model: Vec<Bytes> = first.iter().map(Bytes::copy_from_slice).collect();
             let mut body = Body::new();
             for op in &ops {
                 apply(op, &mut l, &mut model, &mut body);
                 prop_assert_eq!(
-                    l.items().iter().map(|e| e.to_bytes()).collect::<Vec<_>>(),
+                    l.iter().map(Bytes::copy_from_slice).collect::<Vec<_>>(),
                     model.clone()
                 );
-                let fresh = List::from_elems(l.items().clone());
+                let rev: Vec<Bytes> = l.iter().rev().map(Bytes::copy_from_slice).collect();
+                prop_assert_eq!(rev, model.iter().rev().cloned().collect::<Vec<_>>());
+                let fresh = List::build(l.iter());
                 prop_assert_eq!(l.listpack_bytes(), fresh.listpack_bytes());
+                // Ranges and indexes, from both ends.
+                let n = model.len();
+                for (s, e) in [(0, n), (1, n), (n / 2, n), (0, n / 2), (n / 3, 2 * n / 3)] {
+                    let (s, e) = (s.min(n.saturating_sub(1)), e.min(n.saturating_sub(1)));
+                    if n == 0 || s > e {
+                        continue;
+                    }
+                    let want = &model[s..=e];
+                    let got: Vec<Bytes> = l.range(s, e).map(Bytes::copy_from_slice).collect();
+                    prop_assert_eq!(&got[..], want);
+                    let back: Vec<Bytes> = l.range(s, e).rev().map(Bytes::copy_from_slice).collect();
+                    prop_assert_eq!(back, want.iter().rev().cloned().collect::<Vec<_>>());
+                    prop_assert_eq!(l.get(s), Some(&model[s][..]));
+                    prop_assert_eq!(l.get(e), Some(&model[e][..]));
+                }
+                prop_assert_eq!(l.get(n), None);
             }
             match replayed(&first, &body) {
                 None => prop_assert!(l.is_empty()),

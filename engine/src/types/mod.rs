@@ -35,6 +35,7 @@ use crate::value::Value;
 use elem::ToBytes;
 
 /// An iterator over either representation of a collection (a small vector or a table).
+#[derive(Clone)]
 pub enum SmallOrBig<A, B> {
     /// Over the small representation.
     Small(A),
@@ -57,6 +58,33 @@ impl<A: Iterator, B: Iterator<Item = A::Item>> Iterator for SmallOrBig<A, B> {
         match self {
             SmallOrBig::Small(it) => it.size_hint(),
             SmallOrBig::Big(it) => it.size_hint(),
+        }
+    }
+
+    /// Forwarded, so skipping into a ring buffer or a table stays O(1).
+    fn nth(&mut self, n: usize) -> Option<A::Item> {
+        match self {
+            SmallOrBig::Small(it) => it.nth(n),
+            SmallOrBig::Big(it) => it.nth(n),
+        }
+    }
+}
+
+impl<A: DoubleEndedIterator, B: DoubleEndedIterator<Item = A::Item>> DoubleEndedIterator
+    for SmallOrBig<A, B>
+{
+    #[inline]
+    fn next_back(&mut self) -> Option<A::Item> {
+        match self {
+            SmallOrBig::Small(it) => it.next_back(),
+            SmallOrBig::Big(it) => it.next_back(),
+        }
+    }
+
+    fn nth_back(&mut self, n: usize) -> Option<A::Item> {
+        match self {
+            SmallOrBig::Small(it) => it.nth_back(n),
+            SmallOrBig::Big(it) => it.nth_back(n),
         }
     }
 }
@@ -221,6 +249,12 @@ pub fn count(c: &mut Cursor<'_>, min_each: usize) -> Result<usize, DecodeError> 
 /// Implements the value plumbing of [`Collection`] for a type stored as `Value::$variant`.
 macro_rules! collection_value {
     ($ty:ident) => {
+        $crate::types::collection_value!($ty, |x| Box::new(x));
+    };
+    ($ty:ident, inline) => {
+        $crate::types::collection_value!($ty, |x| x);
+    };
+    ($ty:ident, $wrap:expr) => {
         fn of(v: &mut Value) -> Option<&mut Self> {
             match v {
                 Value::$ty(x) => Some(x),
@@ -229,7 +263,7 @@ macro_rules! collection_value {
         }
 
         fn into_value(self) -> Value {
-            Value::$ty(Box::new(self))
+            Value::$ty(($wrap)(self))
         }
 
         fn is_empty(&self) -> bool {
@@ -320,7 +354,7 @@ pub fn rebuild_commands(key: &[u8], value: &Value) -> Vec<Vec<bytes::Bytes>> {
             }
         }
         Value::List(l) => {
-            for e in l.items() {
+            for e in l.iter() {
                 start(&mut cmd, n, "RPUSH");
                 cmd.push(e.to_bytes());
                 n += 1;
@@ -463,14 +497,14 @@ mod tests {
         let mut z = zset::ZSet::new();
         z.insert(b"b", 2.5);
         z.insert(b"a", f64::NEG_INFINITY);
-        let cmds = rebuild_commands(b"z", &Value::ZSet(Box::new(z)));
+        let cmds = rebuild_commands(b"z", &Value::ZSet(z));
         assert_eq!(
             words(&cmds),
             vec![vec!["ZADD", "z", "-inf", "a", "2.5", "b"]]
         );
         let mut h = hash::Hash::new();
         h.set(b"f", Bytes::from_static(b"v"));
-        let cmds = rebuild_commands(b"h", &Value::Hash(Box::new(h)));
+        let cmds = rebuild_commands(b"h", &Value::Hash(h));
         assert_eq!(words(&cmds), vec![vec!["HSET", "h", "f", "v"]]);
         let mut s = set::Set::new();
         s.add(b"m");

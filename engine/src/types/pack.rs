@@ -285,6 +285,20 @@ impl<'a> Iter<'a> {
     pub fn offset(&self) -> usize {
         self.front
     }
+
+    /// Stops after at most `n` more entries (from the front).
+    pub fn limit(mut self, n: usize) -> Iter<'a> {
+        if n < self.left {
+            // Find where the n-th entry ends, so walking from the back stops there too.
+            let mut at = self.front;
+            for _ in 0..n {
+                at = self.pack.get(at).1;
+            }
+            self.back = at;
+            self.left = n;
+        }
+        self
+    }
 }
 
 impl<'a> Iterator for Iter<'a> {

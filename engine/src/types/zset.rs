@@ -498,13 +498,59 @@ impl SkipList {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pos(u32);
 
-/// The score and member of a packed entry (`score:f64 LE` then the member bytes).
+/// Scores in a packed entry: a tag byte, then either the zigzag-encoded integer in `tag`
+/// little-endian bytes (`tag` 0..=7: integral scores below 2^53 in magnitude, so a rank or a
+/// count takes 1-2 bytes and a millisecond timestamp 7) or, with tag 8, the f64's 8 bytes.
+const SCORE_F64: u8 = 8;
+
+/// Longest packed score.
+const SCORE_MAX: usize = 9;
+
+/// Writes `s` packed into `out`; returns the bytes used.
+#[inline]
+fn pack_score(s: f64, out: &mut [u8; SCORE_MAX]) -> usize {
+    const EXACT: f64 = (1u64 << 53) as f64;
+    let integral = s == s.trunc() && s.abs() < EXACT && !(s == 0.0 && s.is_sign_negative());
+    if integral {
+        let i = s as i64;
+        let z = ((i << 1) ^ (i >> 63)) as u64;
+        let n = (64 - z.leading_zeros() as usize).div_ceil(8);
+        out[0] = n as u8;
+        out[1..1 + n].copy_from_slice(&z.to_le_bytes()[..n]);
+        1 + n
+    } else {
+        out[0] = SCORE_F64;
+        out[1..].copy_from_slice(&s.to_le_bytes());
+        SCORE_MAX
+    }
+}
+
+/// The member and score of a packed entry (packed score, then the member bytes).
 #[inline]
 fn unpack(d: &[u8]) -> (&[u8], f64) {
-    match d.split_first_chunk::<8>() {
-        Some((s, m)) => (m, f64::from_le_bytes(*s)),
-        None => (&[], 0.0),
+    let Some((&tag, rest)) = d.split_first() else {
+        return (&[], 0.0);
+    };
+    if tag == SCORE_F64 {
+        return match rest.split_first_chunk::<8>() {
+            Some((b, m)) => (m, f64::from_le_bytes(*b)),
+            None => (&[], 0.0),
+        };
     }
+    let n = usize::from(tag).min(7).min(rest.len());
+    let mut b = [0u8; 8];
+    b[..n].copy_from_slice(&rest[..n]);
+    let z = u64::from_le_bytes(b);
+    let i = (z >> 1) as i64 ^ -((z & 1) as i64);
+    (&rest[n..], i as f64)
+}
+
+/// Inserts (score, m) at `at` in a pack.
+#[inline]
+fn pack_insert(p: &mut Pack, at: usize, score: f64, m: &[u8]) {
+    let mut sb = [0u8; SCORE_MAX];
+    let n = pack_score(score, &mut sb);
+    p.insert(at, &[&sb[..n], m]);
 }
 
 /// Walks members from a position, forward or backward.
@@ -693,12 +739,12 @@ impl ZSet {
                 }
                 p.remove(at, 1);
                 let to = slot_small(p, score, m);
-                p.insert(to, &[&score.to_le_bytes(), m]);
+                pack_insert(p, to, score, m);
                 return Some(old);
             }
             if m.len() <= LISTPACK_MAX_VALUE && p.len() < LISTPACK_MAX_ENTRIES {
                 let to = slot_small(p, score, m);
-                p.insert(to, &[&score.to_le_bytes(), m]);
+                pack_insert(p, to, score, m);
                 return None;
             }
             self.grow();
@@ -933,10 +979,10 @@ impl ZSet {
         let mut bytes = 0;
         let mut longest = 0;
         for _ in 0..n {
-            c.f64()?;
+            let s = c.f64()?;
             let m = c.bytes()?;
             longest = longest.max(m.len());
-            bytes += Pack::entry_size(8 + m.len());
+            bytes += Pack::entry_size(pack_score(s, &mut [0; SCORE_MAX]) + m.len());
         }
         let mut c = start;
         let mut z = if n <= LISTPACK_MAX_ENTRIES && longest <= LISTPACK_MAX_VALUE {
@@ -965,7 +1011,7 @@ impl ZSet {
             let in_order = last.is_none_or(|(ls, lm)| less(ls, lm, s, m));
             match &mut z.repr {
                 // Entries come in order: append (a duplicate cannot be in order).
-                Repr::Small(p) if in_order => p.insert(p.end(), &[&s.to_le_bytes(), m]),
+                Repr::Small(p) if in_order => pack_insert(p, p.end(), s, m),
                 _ => {
                     if z.insert(m, s).is_some() {
                         return Err(bad);
@@ -1004,7 +1050,7 @@ pub fn replay(existing: Option<&mut Value>, body: &[u8]) -> Result<Replayed, App
 }
 
 impl super::Collection for ZSet {
-    super::collection_value!(ZSet);
+    super::collection_value!(ZSet, inline);
 
     fn apply_op(&mut self, op: u8, at: usize, c: &mut Cursor<'_>) -> Result<(), ApplyError> {
         let z = self;
@@ -1126,7 +1172,7 @@ mod tests {
             }
             let mut m = Model::default();
             let mut body = Body::new();
-            let mut replayed = Value::ZSet(Box::new(ZSet::new()));
+            let mut replayed = Value::ZSet(ZSet::new());
             for o in &ops {
                 match o {
                     Op::Add(k, s) => {
@@ -1245,6 +1291,43 @@ mod tests {
         let mut s = ZSet::new();
         s.insert(&[b'x'; 65], 1.0);
         assert_eq!(s.encoding(), "skiplist");
+    }
+
+    #[test]
+    fn packed_scores_round_trip_bit_for_bit() {
+        let two53 = (1u64 << 53) as f64;
+        for s in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            63.0,
+            64.0,
+            -64.0,
+            -65.0,
+            1.5,
+            1_700_000_000_123.0,
+            two53 - 1.0,
+            two53,
+            -two53,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+        ] {
+            let mut b = [0u8; SCORE_MAX];
+            let n = pack_score(s, &mut b);
+            let mut d = b[..n].to_vec();
+            d.extend_from_slice(b"member");
+            let (m, got) = unpack(&d);
+            assert_eq!(m, b"member");
+            assert_eq!(got.to_bits(), s.to_bits(), "{s}");
+        }
+        let mut b = [0u8; SCORE_MAX];
+        assert_eq!(pack_score(5.0, &mut b), 2, "small integers take two bytes");
+        assert_eq!(pack_score(0.0, &mut b), 1);
+        assert_eq!(pack_score(1_700_000_000_123.0, &mut b), 7);
+        assert_eq!(pack_score(0.5, &mut b), 9);
     }
 
     #[test]

@@ -1069,7 +1069,7 @@ pub fn json_value(out: &mut String, value: &Value) {
     };
     match value {
         Value::Str { data, .. } => push_json_bytes(out, data),
-        Value::List(l) => list(out, &mut l.items().iter().map(|e| &e[..])),
+        Value::List(l) => list(out, &mut l.iter()),
         Value::Set(s) => list(out, &mut s.iter()),
         Value::Hash(h) => {
             out.push('[');
