@@ -10,6 +10,43 @@ mod common;
 use common::diff;
 
 const CASES: &[&[&str]] = &[
+    // A listpack's scores take 1-9 bytes by size (integers packed, others as f64): every
+    // width, both signs, in order, walked both ways, moved, popped, then converted.
+    &[
+        "ZADD p 0 zero 1 one -1 mone 63 a63 64 a64 -64 am64 -65 am65 127 a127 128 a128 32767 s 32768 s1 -32769 s2",
+        "ZADD p 1700000000123 ts -1700000000123 nts 9007199254740991 max53 -9007199254740991 min53",
+        "ZADD p 9007199254740992 two53 1.5 half -2.25 nq inf pinf -inf ninf",
+        "OBJECT ENCODING p",
+        "ZRANGE p 0 -1 WITHSCORES",
+        "ZREVRANGE p 0 -1 WITHSCORES",
+        "ZRANGEBYSCORE p (-65 (128 WITHSCORES",
+        "ZREVRANGEBYSCORE p 1700000000123 -1 WITHSCORES LIMIT 1 3",
+        "ZCOUNT p -inf (0",
+        "ZRANK p ts",
+        "ZREVRANK p mone",
+        "ZSCORE p max53",
+        "ZSCORE p two53",
+        "ZINCRBY p 0.5 one",
+        "ZINCRBY p -0.5 one",
+        "ZSCORE p one",
+        "ZADD p 5 ts",
+        "ZRANGE p 3 8 WITHSCORES",
+        "ZREM p zero half ninf",
+        "ZRANGE p 0 -1",
+        "ZPOPMIN p 2",
+        "ZPOPMAX p 2",
+        "ZMSCORE p s s1 s2 nope",
+        "ZCARD p",
+        "ZADD p 1 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "OBJECT ENCODING p",
+        "ZRANGE p 0 -1 WITHSCORES",
+        "ZADD q 3 c 1 a 2 b",
+        "ZADD q 0 c",
+        "ZRANGE q 0 -1 WITHSCORES",
+        "ZRANGE q (a + BYLEX",
+        "ZREMRANGEBYRANK q 0 0",
+        "ZRANGE q 0 -1 WITHSCORES",
+    ],
     // ZADD and its flags.
     &[
         "ZADD z 1 a 2 b 3 c",

@@ -286,20 +286,31 @@ impl<'a> Iter<'a> {
         self.front
     }
 
-    /// Stops after at most `n` more entries (from the front).
+    /// Stops after at most `n` more entries (from the front). Where the last of them ends is
+    /// found only if the iterator is walked from the back.
     pub fn limit(mut self, n: usize) -> Iter<'a> {
         if n < self.left {
-            // Find where the n-th entry ends, so walking from the back stops there too.
-            let mut at = self.front;
-            for _ in 0..n {
-                at = self.pack.get(at).1;
-            }
-            self.back = at;
             self.left = n;
+            self.back = UNKNOWN;
         }
         self
     }
+
+    /// The offset one past the last entry left, finding it if [`Iter::limit`] left it open.
+    fn back(&mut self) -> usize {
+        if self.back == UNKNOWN {
+            let mut at = self.front;
+            for _ in 0..self.left {
+                at = self.pack.get(at).1;
+            }
+            self.back = at;
+        }
+        self.back
+    }
 }
+
+/// `Iter::back` not yet known.
+const UNKNOWN: usize = usize::MAX;
 
 impl<'a> Iterator for Iter<'a> {
     type Item = &'a [u8];
@@ -322,10 +333,11 @@ impl<'a> Iterator for Iter<'a> {
 
 impl DoubleEndedIterator for Iter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        if self.left == 0 || self.front >= self.back {
+        let back = self.back();
+        if self.left == 0 || self.front >= back {
             return None;
         }
-        let at = self.pack.prev(self.back)?;
+        let at = self.pack.prev(back)?;
         self.back = at;
         self.left -= 1;
         Some(self.pack.get(at).0)
