@@ -109,10 +109,51 @@ enum Items {
 }
 
 /// Iterator over a list's elements, head first (double-ended, O(1) `nth` on a quicklist).
-pub type Iter<'a> = super::SmallOrBig<
-    pack::Iter<'a>,
-    std::iter::Map<std::collections::vec_deque::Iter<'a, Elem>, fn(&'a Elem) -> &'a [u8]>,
->;
+#[derive(Clone)]
+pub enum Iter<'a> {
+    /// Over a listpack.
+    Small(pack::Iter<'a>),
+    /// Over a quicklist's ring buffer.
+    Big(std::collections::vec_deque::Iter<'a, Elem>),
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            Iter::Small(it) => it.next(),
+            Iter::Big(it) => it.next().map(Elem::as_slice),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Iter::Small(it) => it.size_hint(),
+            Iter::Big(it) => it.size_hint(),
+        }
+    }
+
+    fn nth(&mut self, n: usize) -> Option<&'a [u8]> {
+        match self {
+            Iter::Small(it) => it.nth(n),
+            Iter::Big(it) => it.nth(n).map(Elem::as_slice),
+        }
+    }
+}
+
+impl DoubleEndedIterator for Iter<'_> {
+    #[inline]
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            Iter::Small(it) => it.next_back(),
+            Iter::Big(it) => it.next_back().map(Elem::as_slice),
+        }
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
 
 /// A list value.
 #[derive(Debug, Clone)]
@@ -183,10 +224,8 @@ impl List {
     /// The elements, head first.
     pub fn iter<'a>(&'a self) -> Iter<'a> {
         match &self.items {
-            Items::Small(p) => super::SmallOrBig::Small(p.iter()),
-            Items::Big(d) => {
-                super::SmallOrBig::Big(d.iter().map(Elem::as_slice as fn(&'a Elem) -> &'a [u8]))
-            }
+            Items::Small(p) => Iter::Small(p.iter()),
+            Items::Big(d) => Iter::Big(d.iter()),
         }
     }
 
@@ -199,12 +238,12 @@ impl List {
                     Some(at) => p.iter_from(at, start),
                     None => p.iter_from(p.end(), p.len()),
                 };
-                super::SmallOrBig::Small(it.limit(end.saturating_sub(start) + 1))
+                Iter::Small(it.limit(end.saturating_sub(start) + 1))
             }
             Items::Big(d) => {
                 let end = end.min(d.len().saturating_sub(1));
                 let r = if start <= end { start..end + 1 } else { 0..0 };
-                super::SmallOrBig::Big(d.range(r).map(Elem::as_slice as fn(&'a Elem) -> &'a [u8]))
+                Iter::Big(d.range(r))
             }
         }
     }
