@@ -1,8 +1,8 @@
 //! Hashes: field -> value maps.
 //!
-//! A small hash (Redis's `listpack` encoding) is a plain vector of (field, value) pairs in
-//! insertion order, searched linearly, as a listpack is: about half the memory of a hash
-//! table for a few short fields. Once it converts to `hashtable` it is an insertion-ordered
+//! A small hash (Redis's `listpack` encoding) is a [`Pack`] of field, value, field, value,
+//! ... in insertion order, searched linearly, as a listpack is: its fields and values plus
+//! two bytes each. Once it converts to `hashtable` it is an insertion-ordered
 //! map ([`indexmap`]): O(1) lookup, O(1) access by position (HRANDFIELD, HSCAN).
 //!
 //! Removal keeps Redis's listpack order while the hash is small: with at most
@@ -341,17 +341,12 @@ impl Hash {
             });
         }
         let mut p = Pack::with_capacity(bytes);
-        let mut seen = std::collections::HashSet::with_capacity(if n > 16 { n } else { 0 });
+        let mut seen = pack::Seen::new(n, 2);
         for _ in 0..n {
             let at = c.pos();
             let f = c.bytes()?;
             let v = c.bytes()?;
-            let dup = if n > 16 {
-                !seen.insert(f)
-            } else {
-                Self::find_small(&p, f).is_some()
-            };
-            if dup {
+            if !seen.first(&p, f) {
                 return Err(duplicate(at));
             }
             p.push(f);

@@ -1,4 +1,5 @@
-//! Lists: a ring-buffer deque of elements, O(1) at both ends and by index.
+//! Lists: a [`Pack`] of elements while the list is a listpack (at most 8 KiB, see below), a
+//! ring-buffer deque of elements once it is a quicklist: O(1) at both ends and by index.
 //!
 //! Effect body (tag 2), a sequence of ops (indexes are absolute, from the head, 0-based):
 //!

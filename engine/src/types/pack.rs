@@ -346,6 +346,31 @@ impl DoubleEndedIterator for Iter<'_> {
 
 impl ExactSizeIterator for Iter<'_> {}
 
+/// Finds repeated keys while a pack is built from stored input (a snapshot, a log record):
+/// a walk of the pack for a few keys, a hash set beyond.
+pub struct Seen<'a> {
+    set: Option<std::collections::HashSet<&'a [u8]>>,
+    stride: usize,
+}
+
+impl<'a> Seen<'a> {
+    /// For `n` keys, each starting a group of `stride` entries (2 for field/value pairs).
+    pub fn new(n: usize, stride: usize) -> Seen<'a> {
+        Seen {
+            set: (n > 16).then(|| std::collections::HashSet::with_capacity(n)),
+            stride,
+        }
+    }
+
+    /// Whether `key` is new (not already a key of `p`); notes it.
+    pub fn first(&mut self, p: &Pack, key: &'a [u8]) -> bool {
+        match &mut self.set {
+            Some(set) => set.insert(key),
+            None => p.find(self.stride, |k| k == key).is_none(),
+        }
+    }
+}
+
 /// Orders two canonical decimal integers (Redis's `string2ll` form: no leading zeros or
 /// `+`, no `-0`) by value without parsing them.
 pub fn cmp_canonical_int(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
@@ -393,6 +418,22 @@ mod tests {
         }
         assert_eq!(p.nth(sizes.len()), None);
         assert_eq!(p.end(), sizes.iter().map(|&s| Pack::entry_size(s)).sum());
+    }
+
+    #[test]
+    fn seen_finds_repeats_by_walk_and_by_set() {
+        for n in [3usize, 40] {
+            let keys: Vec<Vec<u8>> = (0..n).map(|i| format!("k{i}").into_bytes()).collect();
+            let mut p = Pack::new();
+            let mut seen = Seen::new(n, 2);
+            for k in &keys {
+                assert!(seen.first(&p, k), "{n}: a new key");
+                p.push(k);
+                p.push(b"value");
+            }
+            assert!(!seen.first(&p, &keys[n / 2]), "{n}: a repeated key");
+            assert!(seen.first(&p, b"value"), "{n}: values are not keys");
+        }
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Sets of unique members.
 //!
-//! Stored as an insertion-ordered set ([`indexmap`]): O(1) membership and O(1) access by
-//! position for SRANDMEMBER, SPOP and SSCAN. The order follows Redis's compact encodings
-//! while the set is small, so `SMEMBERS` answers as Redis does there:
+//! A small set (`intset` or `listpack`) is a [`Pack`] of members searched linearly, as Redis
+//! searches those encodings; a `hashtable` set is an insertion-ordered set ([`indexmap`]):
+//! O(1) membership and O(1) access by position for SRANDMEMBER, SPOP and SSCAN. The order
+//! follows Redis's compact encodings while the set is small, so `SMEMBERS` answers as Redis
+//! does there:
 //!
 //! - while every member is an integer (Redis's `string2ll` form) and there are at most 512,
 //!   an added member goes to its sorted position (an intset is sorted);
@@ -398,16 +400,11 @@ impl Set {
         let small = n <= LISTPACK_MAX_ENTRIES || (non_int == 0 && n <= INTSET_MAX_ENTRIES);
         let members = if small {
             let mut p = Pack::with_capacity(bytes);
-            let mut seen = std::collections::HashSet::with_capacity(if n > 16 { n } else { 0 });
+            let mut seen = pack::Seen::new(n, 1);
             for _ in 0..n {
                 let at = c.pos();
                 let m = c.bytes()?;
-                let dup = if n > 16 {
-                    !seen.insert(m)
-                } else {
-                    Members::find_small(&p, m).is_some()
-                };
-                if dup {
+                if !seen.first(&p, m) {
                     return Err(duplicate(at));
                 }
                 p.push(m);

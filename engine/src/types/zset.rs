@@ -1,6 +1,10 @@
 //! Sorted sets: unique members ordered by (score, member).
 //!
-//! A [`ZSet`] keeps two structures in step:
+//! A small sorted set (`listpack`) is a [`Pack`] of (packed score, member) entries in
+//! (score, member) order, walked linearly as a listpack is; a score takes a tag byte and the
+//! zigzag-packed integer when it is integral below 2^53, else the f64's 8 bytes. Past 128
+//! members or a member longer than 64 bytes it converts to the `skiplist` form, which keeps
+//! two structures in step:
 //!
 //! * `dict`: an insertion-ordered hash map member → score (O(1) ZSCORE; its positions are
 //!   what ZSCAN walks, see [`ZSet::scan_slot`]),
