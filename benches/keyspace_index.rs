@@ -5,9 +5,10 @@
 //!
 //! - `a_skipmap`: `crossbeam_skiplist::SkipMap<Vec<u8>, V>`, the design card read literally.
 //! - `b_hashmap`: `hashbrown::HashMap<Box<[u8]>, V>` with foldhash: a plain hash table, no order.
-//! - `c_shard_btree`: `vole_engine::index::ShardIndex` (hash table + `BTreeSet<u128>` of
-//!   positions), 64 shards per database chosen by `slot >> 8`, each behind a parking_lot
-//!   `RwLock`, exactly as the keyspace does it: every op computes foldhash and the CRC16 slot.
+//! - `c_shard_btree`: `vole_engine::index::ShardIndex` (hash table + `BTreeSet` of
+//!   positions: `slot << 64 | hash` when the figures in docs/design/keyspace.md were taken,
+//!   the key hash alone since), 64 shards per database chosen by `slot >> 8`, each behind a
+//!   parking_lot `RwLock`: every op computes foldhash and the CRC16 slot.
 //! - `d_shard_skipset`: the same sharding, but the order kept in a
 //!   `crossbeam_skiplist::SkipSet<u128>` of positions instead of the `BTreeSet`.
 //! - `e_hashshard_btree`: (c) with the shard taken from hash bits instead of the slot, so that
@@ -47,7 +48,13 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
-use vole_engine::index::{key_slot, position, Entry, ShardIndex, SLOTS};
+use vole_engine::index::{key_slot, Entry, ShardIndex, SLOTS};
+
+/// The ordered positions candidates d and f keep: slot << 64 | hash (the keyspace's own index
+/// orders by hash alone since 2026-11-24).
+fn position(slot: u16, hash: u64) -> u128 {
+    (u128::from(slot) << 64) | u128::from(hash)
+}
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -250,7 +257,8 @@ impl<V: Val> Shard<V> for ShardIndex<V> {
         ShardIndex::remove(self, hash, key)
     }
     fn scan_from(&self, from: u128, visit: impl FnMut(&Entry<V>) -> bool) -> Option<u128> {
-        ShardIndex::scan_from(self, from, visit)
+        // Positions inside one shard are key hashes here.
+        ShardIndex::scan_from(self, from as u64, visit).map(u128::from)
     }
 }
 
@@ -453,39 +461,11 @@ impl<V: Val, S: Shard<V>, const BY_HASH: bool> Index for Sharded<V, S, BY_HASH> 
         removed.is_some()
     }
     fn scan_page(&self, cursor: &mut Cursor, visit: &mut dyn FnMut(&[u8])) -> Option<bool> {
-        // Positions are slot << 64 | hash and shard = slot >> 8, so the shards partition the
-        // position space in order: one cursor runs through them all.
         let mut budget = PAGE;
-        if BY_HASH {
-            // Shard by shard: the cursor is (shard, position within the shard).
-            loop {
-                let next = self.shards[cursor.shard].read().scan_from(cursor.pos, |e| {
-                    visit(&e.key);
-                    budget = budget.saturating_sub(1);
-                    budget > 0
-                });
-                match next {
-                    Some(p) => {
-                        cursor.pos = p;
-                        return Some(true);
-                    }
-                    None if cursor.shard + 1 < SHARDS => {
-                        cursor.shard += 1;
-                        cursor.pos = 0;
-                        if budget == 0 {
-                            return Some(true);
-                        }
-                    }
-                    None => {
-                        (cursor.shard, cursor.pos) = (0, 0);
-                        return Some(false);
-                    }
-                }
-            }
-        }
+        // Shard by shard: the cursor is (shard, position within the shard). Every candidate
+        // keeps each shard ordered, whatever it orders by.
         loop {
-            let shard = ((cursor.pos >> 64) as usize) >> 8;
-            let next = self.shards[shard].read().scan_from(cursor.pos, |e| {
+            let next = self.shards[cursor.shard].read().scan_from(cursor.pos, |e| {
                 visit(&e.key);
                 budget = budget.saturating_sub(1);
                 budget > 0
@@ -495,14 +475,15 @@ impl<V: Val, S: Shard<V>, const BY_HASH: bool> Index for Sharded<V, S, BY_HASH> 
                     cursor.pos = p;
                     return Some(true);
                 }
-                None if shard + 1 < SHARDS => {
-                    cursor.pos = position(((shard + 1) << 8) as u16, 0);
+                None if cursor.shard + 1 < SHARDS => {
+                    cursor.shard += 1;
+                    cursor.pos = 0;
                     if budget == 0 {
                         return Some(true);
                     }
                 }
                 None => {
-                    cursor.pos = 0;
+                    (cursor.shard, cursor.pos) = (0, 0);
                     return Some(false);
                 }
             }

@@ -43,7 +43,7 @@ use bytes::Bytes;
 
 use crate::keyspace::{Item, Keyspace, NamespaceError, Writer};
 use crate::types::Replayed;
-use crate::value::Value;
+use crate::value::{StrBuf, Value};
 
 /// Record kind of a batch of effects applied atomically.
 pub const KIND_EFFECTS: u8 = 1;
@@ -468,7 +468,7 @@ impl<'a> Cursor<'a> {
                     }
                 };
                 Ok(Value::Str {
-                    data: Bytes::copy_from_slice(self.bytes()?),
+                    data: StrBuf::new(self.bytes()?),
                     raw,
                 })
             }
@@ -786,7 +786,7 @@ fn apply_effect(ks: &Keyspace, w: &mut Writer<'_>, e: &Effect<'_>) -> Result<(),
                     buf.extend_from_slice(data);
                     buf.extend_from_slice(suffix);
                     item.value = Value::Str {
-                        data: Bytes::from(buf),
+                        data: StrBuf::from(buf),
                         raw: true,
                     };
                 }

@@ -1,13 +1,13 @@
 //! One shard's key index: a hash table for point access beside an ordered set of positions.
 //!
 //! Point lookups (GET, SET, ...) go through a `hashbrown::HashTable` keyed by a 64-bit key hash:
-//! one probe, no pointer chasing. Order is needed for SCAN cursors, the snapshot cursor and
-//! listing the keys of one cluster slot; for that the shard keeps a `BTreeSet<u128>` of
-//! *positions*, `slot << 64 | hash`. A position is stable for the life of a key (it depends only
-//! on the key's bytes and the per-database hash seed), so a cursor that says "continue at
-//! position p" visits every key that stayed present for the whole iteration, whatever was
-//! inserted or deleted in between. `docs/design/keyspace.md` has the measurements behind this
-//! shape (against a plain skiplist and a plain hash table).
+//! one probe, no pointer chasing. Order is needed for SCAN cursors and the snapshot cursor; for
+//! that the shard keeps a `BTreeSet<u64>` of *positions*, and a key's position is its hash. A
+//! position is stable for the life of a key (it depends only on the key's bytes and the
+//! per-database hash seed), so a cursor that says "continue at position p" visits every key
+//! that stayed present for the whole iteration, whatever was inserted or deleted in between.
+//! `docs/design/keyspace.md` has the measurements behind this shape (against a plain skiplist
+//! and a plain hash table, and against positions that led with the cluster slot).
 //!
 //! Two distinct keys may share a 64-bit hash; the table tolerates that (equality is on the key
 //! bytes) and so does the ordered set (one position, several keys, always visited together).
@@ -62,11 +62,10 @@ const CRC16_TABLE: [u16; 256] = {
     table
 };
 
-/// A key's ordered position: slot in the high 64 bits, key hash in the low 64.
-#[inline]
-pub fn position(slot: u16, hash: u64) -> u128 {
-    (u128::from(slot) << 64) | u128::from(hash)
-}
+/// A key's place in its shard's order: its hash. (Positions used to lead with the cluster
+/// slot; nothing lists keys by slot on a hot path, and the slot cost a CRC16 on every insert
+/// and delete and 8 more bytes per key in the order set.)
+pub type Position = u64;
 
 /// Keys up to this many bytes live inside the entry itself (no separate allocation, so a
 /// lookup's key comparison touches no second cache line).
@@ -136,32 +135,22 @@ pub struct Entry<V> {
 
 impl<V> Entry<V> {
     /// This entry's ordered position.
-    pub fn position(&self) -> u128 {
-        position(key_slot(&self.key), self.hash)
+    #[inline]
+    pub fn position(&self) -> Position {
+        self.hash
     }
 }
 
 /// The entries at one position (usually one).
-fn at_position<V>(
-    table: &HashTable<Entry<V>>,
-    slot: u16,
-    hash: u64,
-) -> impl Iterator<Item = &Entry<V>> {
-    table
-        .iter_hash(hash)
-        .filter(move |e| e.hash == hash && key_slot(&e.key) == slot)
+fn at_position<V>(table: &HashTable<Entry<V>>, pos: Position) -> impl Iterator<Item = &Entry<V>> {
+    table.iter_hash(pos).filter(move |e| e.hash == pos)
 }
 
-/// After removing a key at `(slot, hash)`, drop that position from the order set unless
-/// another key still occupies it.
-fn release_position<V>(
-    table: &HashTable<Entry<V>>,
-    order: &mut BTreeSet<u128>,
-    slot: u16,
-    hash: u64,
-) {
-    if at_position(table, slot, hash).next().is_none() {
-        order.remove(&position(slot, hash));
+/// After removing a key at `pos`, drop that position from the order set unless another key
+/// still occupies it.
+fn release_position<V>(table: &HashTable<Entry<V>>, order: &mut BTreeSet<Position>, pos: Position) {
+    if at_position(table, pos).next().is_none() {
+        order.remove(&pos);
     }
 }
 
@@ -169,7 +158,7 @@ fn release_position<V>(
 #[derive(Debug)]
 pub struct ShardIndex<V> {
     table: HashTable<Entry<V>>,
-    order: BTreeSet<u128>,
+    order: BTreeSet<Position>,
 }
 
 impl<V> Default for ShardIndex<V> {
@@ -232,7 +221,7 @@ impl<V> ShardIndex<V> {
         // `found` borrows the table for the caller's lifetime (it may be returned above), so
         // the position check goes through the table handed back by the removal.
         let (entry, vacant) = found.remove();
-        release_position(vacant.into_table(), order, key_slot(&entry.key), hash);
+        release_position(vacant.into_table(), order, hash);
         Err(entry)
     }
 
@@ -243,7 +232,7 @@ impl<V> ShardIndex<V> {
             return Some(std::mem::replace(&mut e.value, value));
         }
         let key = Key::new(key);
-        self.order.insert(position(key_slot(&key), hash));
+        self.order.insert(hash);
         self.table
             .insert_unique(hash, Entry { key, hash, value }, |e| e.hash);
         None
@@ -257,7 +246,7 @@ impl<V> ShardIndex<V> {
             .ok()?;
         let (entry, _) = found.remove();
         // Another key may share this exact position; it stays in the order set if so.
-        release_position(&self.table, &mut self.order, key_slot(&entry.key), hash);
+        release_position(&self.table, &mut self.order, hash);
         Some(entry)
     }
 
@@ -293,7 +282,7 @@ impl<V> ShardIndex<V> {
             k
         });
         for p in removed {
-            release_position(&self.table, &mut self.order, (p >> 64) as u16, p as u64);
+            release_position(&self.table, &mut self.order, p);
         }
     }
 
@@ -301,13 +290,17 @@ impl<V> ShardIndex<V> {
     /// entries of one position are visited together. `visit` returns false to stop; the stop
     /// takes effect at the next position boundary, whose value is returned (None when the
     /// shard is exhausted).
-    pub fn scan_from(&self, from: u128, mut visit: impl FnMut(&Entry<V>) -> bool) -> Option<u128> {
+    pub fn scan_from(
+        &self,
+        from: Position,
+        mut visit: impl FnMut(&Entry<V>) -> bool,
+    ) -> Option<Position> {
         let mut go_on = true;
         for &p in self.order.range((Bound::Included(from), Bound::Unbounded)) {
             if !go_on {
                 return Some(p);
             }
-            for e in at_position(&self.table, (p >> 64) as u16, p as u64) {
+            for e in at_position(&self.table, p) {
                 if !visit(e) {
                     go_on = false;
                 }
@@ -318,30 +311,29 @@ impl<V> ShardIndex<V> {
 
     /// The first entry at or after position `from`, wrapping around to the start: a cheap
     /// way to pick a pseudo-random key (RANDOMKEY) given a random position.
-    pub fn entry_near(&self, from: u128) -> Option<&Entry<V>> {
+    pub fn entry_near(&self, from: Position) -> Option<&Entry<V>> {
         let p = self
             .order
             .range((Bound::Included(from), Bound::Unbounded))
             .next()
             .or_else(|| self.order.iter().next())?;
-        at_position(&self.table, (*p >> 64) as u16, *p as u64).next()
+        at_position(&self.table, *p).next()
     }
 
-    /// Number of keys in one cluster slot.
+    /// Number of keys in one cluster slot (a walk over the whole shard: only admin commands
+    /// ask this).
     pub fn count_in_slot(&self, slot: u16) -> usize {
-        let lo = position(slot, 0);
-        let hi = position(slot, u64::MAX);
-        self.order
-            .range(lo..=hi)
-            .map(|&p| at_position(&self.table, slot, p as u64).count())
-            .sum()
+        self.table
+            .iter()
+            .filter(|e| key_slot(&e.key) == slot)
+            .count()
     }
 
     /// Approximate heap bytes held by the index structures themselves (not keys or values):
     /// for INFO memory and MEMORY USAGE estimates.
     pub fn overhead_bytes(&self) -> usize {
         self.table.capacity() * (std::mem::size_of::<Entry<V>>() + 1)
-            + self.order.len() * (std::mem::size_of::<u128>() + 4)
+            + self.order.len() * (std::mem::size_of::<Position>() + 4)
     }
 }
 
@@ -414,7 +406,7 @@ mod tests {
             ix.insert(hash(k.as_bytes()), k.as_bytes(), ());
         }
         let mut seen = std::collections::HashSet::new();
-        let mut cursor = Some(0u128);
+        let mut cursor = Some(0u64);
         let mut round = 0u32;
         while let Some(from) = cursor {
             let mut budget = 10;
@@ -452,6 +444,6 @@ mod tests {
         assert_eq!(ix.len(), 50);
         assert_eq!(ix.order.len(), 50);
         assert_eq!(ix.count_in_slot(key_slot(b"{tag}")), 50);
-        assert!(ix.entry_near(u128::MAX).is_some());
+        assert!(ix.entry_near(u64::MAX).is_some());
     }
 }

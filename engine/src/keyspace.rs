@@ -29,7 +29,7 @@ use parking_lot::{
 
 use crate::clock::Clock;
 use crate::effect::{Change, EffectLog, RecordBuf, KIND_EFFECTS};
-use crate::index::{key_slot, position, Entry, Key, ShardIndex};
+use crate::index::{Entry, Key, Position, ShardIndex};
 use crate::value::Value;
 use crate::watch::{Watcher, Watches};
 
@@ -134,8 +134,8 @@ pub struct Shard {
 /// writes the key as it was when the snapshot began.
 #[derive(Debug, Default)]
 pub(crate) struct SnapState {
-    pub(crate) done: Option<u128>,
-    pub(crate) saved: BTreeMap<u128, Vec<(Key, Option<Item>)>>,
+    pub(crate) done: Option<Position>,
+    pub(crate) saved: BTreeMap<Position, Vec<(Key, Option<Item>)>>,
 }
 
 impl Shard {
@@ -154,7 +154,7 @@ impl Shard {
         let Some(st) = self.snap.get_mut().as_mut() else {
             return;
         };
-        let pos = position(key_slot(k.key), k.hash);
+        let pos = k.hash;
         if st.done.is_some_and(|d| pos <= d) {
             return;
         }
@@ -311,7 +311,11 @@ impl Shard {
     }
 
     /// Visit entries in position order from `from`; see [`ShardIndex::scan_from`].
-    pub fn scan_from(&self, from: u128, visit: impl FnMut(&Entry<Item>) -> bool) -> Option<u128> {
+    pub fn scan_from(
+        &self,
+        from: Position,
+        visit: impl FnMut(&Entry<Item>) -> bool,
+    ) -> Option<Position> {
         self.index.scan_from(from, visit)
     }
 
@@ -321,7 +325,7 @@ impl Shard {
     }
 
     /// An entry at or after position `from` (wrapping), live or not.
-    pub fn entry_near(&self, from: u128) -> Option<&Entry<Item>> {
+    pub fn entry_near(&self, from: Position) -> Option<&Entry<Item>> {
         self.index.entry_near(from)
     }
 
@@ -584,11 +588,10 @@ impl Db {
             if guard.is_empty() {
                 continue;
             }
-            let slot = rand::random::<u16>() % crate::index::SLOTS;
             // A few tries inside the shard before moving on, so mostly-expired shards
             // still give a live key when there is one.
-            for attempt in 0..8u64 {
-                let from = position(slot, rand::random::<u64>().wrapping_add(attempt));
+            for _ in 0..8 {
+                let from = rand::random::<Position>();
                 if let Some(e) = guard.entry_near(from) {
                     if !e.value.is_expired(now_ms) {
                         return Some(e.key.clone());
@@ -608,20 +611,17 @@ impl Db {
     }
 }
 
-/// Cursor layout: shard (6 bits) << 58 | slot (14 bits) << 44 | the top 44 bits of the key
-/// hash. It names the position (in its shard) that the next call resumes at.
-fn encode_cursor(p: u128, shard: usize) -> u64 {
-    let slot = (p >> 64) as u64;
-    let hash = p as u64;
-    ((shard as u64) << 58) | (slot << 44) | (hash >> 20)
+/// Cursor layout: shard (6 bits) << 58 | the top 58 bits of the position (the key hash). It
+/// names the position (in its shard) that the next call resumes at: at or a little before the
+/// one the previous call stopped at, never after it.
+fn encode_cursor(p: Position, shard: usize) -> u64 {
+    ((shard as u64) << 58) | (p >> 6)
 }
 
 /// The position a cursor resumes at, and its shard.
-fn decode_cursor(c: u64) -> (u128, usize) {
+fn decode_cursor(c: u64) -> (Position, usize) {
     let shard = (c >> 58) as usize;
-    let slot = ((c >> 44) & 0x3fff) as u16;
-    let hash = (c & ((1u64 << 44) - 1)) << 20;
-    (position(slot, hash), shard)
+    ((c & ((1u64 << 58) - 1)) << 6, shard)
 }
 
 /// Read guards on several shards.

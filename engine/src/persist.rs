@@ -34,6 +34,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::effect::{put_bytes, put_ivarint, put_uvarint, put_value, Cursor, DecodeError};
+use crate::index::Position;
 use crate::keyspace::{Db, Item, Keyspace, SnapState, SHARDS};
 
 /// Positions written per batch (and so the longest a writer of one shard waits).
@@ -161,8 +162,8 @@ fn walk_batch(db: &Db, i: usize, buf: &mut Vec<u8>, ends: &mut Vec<usize>) -> bo
         n += 1;
         n < BATCH
     });
-    let end = next.map_or(u128::MAX, |p| p - 1);
-    let positions: Vec<u128> = st.saved.range(from..=end).map(|(p, _)| *p).collect();
+    let end = next.map_or(Position::MAX, |p| p - 1);
+    let positions: Vec<Position> = st.saved.range(from..=end).map(|(p, _)| *p).collect();
     for p in positions {
         for (key, item) in st.saved.remove(&p).unwrap_or_default() {
             if let Some(item) = item {

@@ -5,12 +5,12 @@
 //! grown string exactly as the command did); new keys and BITOP destinations are logged as
 //! a SET.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::{int_arg, is, note_dirty, note_lookup, Ctx};
 use crate::keyspace::{Item, KeyRef};
 use crate::reply::{CmdError, CmdResult, Reply};
-use crate::value::Value;
+use crate::value::{StrBuf, Value};
 
 fn bad_offset() -> CmdError {
     CmdError::err("bit offset is not an integer or out of range")
@@ -39,21 +39,13 @@ fn read_str(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Bytes>, CmdError> {
     let v = match sh.get(&k, ctx.now_ms) {
         None => None,
         Some(item) => match &item.value {
-            Value::Str { data, .. } => Some(data.clone()),
+            Value::Str { data, .. } => Some(data.to_bytes()),
             _ => return Err(CmdError::WrongType),
         },
     };
     drop(sh);
     note_lookup(ctx, v.is_some());
     Ok(v)
-}
-
-/// Takes the bytes out of a `Bytes` for changing, copying only when shared.
-fn into_mut(b: Bytes) -> BytesMut {
-    match b.try_into_mut() {
-        Ok(m) => m,
-        Err(b) => BytesMut::from(&b[..]),
-    }
 }
 
 /// Runs `f` on the string at `key` grown (zero-padded) to at least `min_len` bytes, creating
@@ -76,7 +68,7 @@ fn with_bits<T>(
             };
             // Redis turns a shared or int-encoded string into a private raw one first.
             let was_shared = !*raw;
-            let mut buf = into_mut(std::mem::take(data));
+            let mut buf = std::mem::take(data).into_mut();
             let old_len = buf.len();
             let grew = old_len < min_len;
             if grew {
@@ -99,7 +91,7 @@ fn with_bits<T>(
                     r.setrange(ctx.db.id, key, lo as u64, slice);
                 }
             }
-            *data = buf;
+            *data = StrBuf::from(buf);
             *raw = true;
             Ok((out, changed.is_some() || grew))
         }
@@ -107,7 +99,7 @@ fn with_bits<T>(
             let mut buf = vec![0u8; min_len];
             let (out, _) = f(&mut buf);
             let value = Value::Str {
-                data: Bytes::from(buf),
+                data: StrBuf::from(buf),
                 raw: true,
             };
             sh.insert(&k, Item::new(value, now), &mut w);
@@ -345,7 +337,7 @@ pub fn bitop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let v = match guards.shard(k).get(k, now) {
             None => None,
             Some(item) => match &item.value {
-                Value::Str { data, .. } => Some(data.clone()),
+                Value::Str { data, .. } => Some(data.to_bytes()),
                 _ => return Err(CmdError::WrongType),
             },
         };
@@ -386,7 +378,7 @@ pub fn bitop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let sh = guards.shard(&dest);
     if maxlen > 0 {
         let value = Value::Str {
-            data: Bytes::from(out),
+            data: StrBuf::from(out),
             raw: true,
         };
         sh.insert(&dest, Item::new(value, now), &mut w);

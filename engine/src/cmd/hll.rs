@@ -25,7 +25,7 @@ use bytes::Bytes;
 use super::{note_dirty, note_lookup, Ctx};
 use crate::keyspace::{Item, KeyRef, Writer};
 use crate::reply::{CmdError, CmdResult, Reply};
-use crate::value::Value;
+use crate::value::{StrBuf, Value};
 
 /// Header bytes.
 pub const HDR: usize = 16;
@@ -478,7 +478,7 @@ fn log_change(w: &mut Writer<'_>, db: u32, key: &[u8], old: &[u8], new: &[u8], e
             db,
             key,
             &Value::Str {
-                data: Bytes::copy_from_slice(new),
+                data: StrBuf::new(new),
                 raw: true,
             },
             expire_at,
@@ -501,7 +501,7 @@ fn hll_at(item: Option<&Item>) -> Result<Option<Bytes>, CmdError> {
     match item {
         None => Ok(None),
         Some(item) => match &item.value {
-            Value::Str { data, .. } if is_hll(data) => Ok(Some(data.clone())),
+            Value::Str { data, .. } if is_hll(data) => Ok(Some(data.to_bytes())),
             Value::Str { .. } => Err(not_hll_err()),
             _ => Err(CmdError::WrongType),
         },
@@ -536,7 +536,7 @@ pub fn pfadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     if created {
         let value = Value::Str {
-            data: Bytes::from(v),
+            data: StrBuf::from(v),
             raw: true,
         };
         sh.insert(&k, Item::new(value, now), &mut w);
@@ -544,7 +544,7 @@ pub fn pfadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if old[..] != v[..] {
             log_change(&mut w, ctx.db.id, &args[1], old, &v, item.expire_at);
             item.value = Value::Str {
-                data: Bytes::from(v),
+                data: StrBuf::from(v),
                 raw: true,
             };
         } else if let Value::Str { raw, data } = &mut item.value {
@@ -612,7 +612,7 @@ pub fn pfcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     v[8..16].copy_from_slice(&n.to_le_bytes());
     log_change(&mut w, ctx.db.id, &args[1], &s, &v, item.expire_at);
     item.value = Value::Str {
-        data: Bytes::from(v),
+        data: StrBuf::from(v),
         raw: true,
     };
     drop(sh);
@@ -661,13 +661,13 @@ pub fn pfmerge(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 log_change(&mut w, ctx.db.id, &args[1], old, &v, item.expire_at);
             }
             item.value = Value::Str {
-                data: Bytes::from(v),
+                data: StrBuf::from(v),
                 raw: true,
             };
         }
         _ => {
             let value = Value::Str {
-                data: Bytes::from(v),
+                data: StrBuf::from(v),
                 raw: true,
             };
             sh.insert(&dest, Item::new(value, now), &mut w);

@@ -97,7 +97,7 @@ fn lookup(ctx: &Ctx<'_>, pattern: &[u8], subst: &[u8]) -> Option<Bytes> {
     let sh = ctx.db.read(k.shard);
     let item = sh.get(&k, ctx.now_ms)?;
     match (arrow, &item.value) {
-        (None, Value::Str { data, .. }) => Some(data.clone()),
+        (None, Value::Str { data, .. }) => Some(data.to_bytes()),
         (Some(a), Value::Hash(h)) => h.get(&pattern[a + 2..]).map(|v| v.to_bytes()),
         _ => None,
     }

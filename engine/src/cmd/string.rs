@@ -9,10 +9,10 @@ use super::{int_arg, is, name_of, Ctx};
 use crate::keyspace::{Item, KeyRef, Shard};
 use crate::num::{self, LongDouble};
 use crate::reply::{CmdError, CmdResult, Reply};
-use crate::value::Value;
+use crate::value::{StrBuf, Value};
 
 /// The string stored at `k`, or WRONGTYPE if the key holds another type.
-fn string_of<'s>(sh: &'s Shard, k: &KeyRef<'_>, now: i64) -> Result<Option<&'s Bytes>, CmdError> {
+fn string_of<'s>(sh: &'s Shard, k: &KeyRef<'_>, now: i64) -> Result<Option<&'s StrBuf>, CmdError> {
     match sh.get(k, now) {
         None => Ok(None),
         Some(item) => match &item.value {
@@ -91,7 +91,7 @@ pub fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 if !ctx.no_touch {
                     item.touch(ctx.now_ms);
                 }
-                Some(data.clone())
+                Some(data.to_bytes())
             }
             #[allow(unreachable_patterns)]
             _ => return Err(CmdError::WrongType),
@@ -121,7 +121,7 @@ pub fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let v = string_of(guards.shard(k), k, ctx.now_ms)
             .ok()
             .flatten()
-            .cloned();
+            .map(StrBuf::to_bytes);
         hits += usize::from(v.is_some());
         out.push(Reply::opt_bulk(v));
     }
@@ -160,7 +160,7 @@ fn set_generic(
         let found = existing.is_some();
         old = match existing {
             Some(item) => match &item.value {
-                Value::Str { data, .. } => Some(data.clone()),
+                Value::Str { data, .. } => Some(data.to_bytes()),
                 #[allow(unreachable_patterns)]
                 _ if o.get => return Err(CmdError::WrongType),
                 #[allow(unreachable_patterns)]
@@ -302,7 +302,7 @@ pub fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let k = ctx.db.locate(&args[1]);
     let mut w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
-    let v = string_of(&sh, &k, ctx.now_ms)?.cloned();
+    let v = string_of(&sh, &k, ctx.now_ms)?.map(StrBuf::to_bytes);
     if v.is_some() {
         sh.remove(&k, &mut w);
         drop(sh);
@@ -343,14 +343,14 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let k = ctx.db.locate(&args[1]);
     let Some(change) = change else {
         let sh = ctx.db.read(k.shard);
-        let v = string_of(&sh, &k, ctx.now_ms)?.cloned();
+        let v = string_of(&sh, &k, ctx.now_ms)?.map(StrBuf::to_bytes);
         drop(sh);
         count_lookup(ctx, v.is_some());
         return Ok(Reply::opt_bulk(v));
     };
     let mut w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
-    let v = string_of(&sh, &k, ctx.now_ms)?.cloned();
+    let v = string_of(&sh, &k, ctx.now_ms)?.map(StrBuf::to_bytes);
     if v.is_some() {
         if change != 0 && change <= ctx.now_ms {
             sh.remove(&k, &mut w);
@@ -378,7 +378,7 @@ pub fn getrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// The bytes of `s` between `start` and `end` inclusive, with Redis's index rules.
-fn range_of(s: &Bytes, start: i64, end: i64) -> Bytes {
+fn range_of(s: &StrBuf, start: i64, end: i64) -> Bytes {
     let len = s.len() as i64;
     if start < 0 && end < 0 && start > end {
         return Bytes::new();
@@ -393,7 +393,10 @@ fn range_of(s: &Bytes, start: i64, end: i64) -> Bytes {
     if start > end || len == 0 {
         return Bytes::new();
     }
-    s.slice(start as usize..=end as usize)
+    match s {
+        StrBuf::Shared(b) => b.slice(start as usize..=end as usize),
+        StrBuf::Inline { .. } => Bytes::copy_from_slice(&s[start as usize..=end as usize]),
+    }
 }
 
 /// SETRANGE key offset value
@@ -410,7 +413,7 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let current = match sh.get_mut(&k, now, &mut w) {
         Some(item) => match &item.value {
-            Value::Str { data, .. } => Some(data.clone()),
+            Value::Str { data, .. } => Some(data.to_bytes()),
             #[allow(unreachable_patterns)]
             _ => return Err(CmdError::WrongType),
         },
@@ -454,7 +457,7 @@ pub fn setrange_bytes(current: Option<&[u8]>, offset: usize, data: &[u8]) -> Val
     }
     buf[offset..needed].copy_from_slice(data);
     Value::Str {
-        data: Bytes::from(buf),
+        data: StrBuf::from(buf),
         raw: true,
     }
 }
@@ -477,7 +480,7 @@ pub fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 buf.extend_from_slice(data);
                 buf.extend_from_slice(&args[2]);
                 item.value = Value::Str {
-                    data: Bytes::from(buf),
+                    data: StrBuf::from(buf),
                     raw: true,
                 };
                 if let Some(mut r) = w.record() {
@@ -532,7 +535,7 @@ pub fn incr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 _ => return Err(CmdError::WrongType),
             };
             let n = cur.checked_add(by).ok_or(CmdError::Overflow)?;
-            item.value = Value::string_owned(n.to_string().into_bytes());
+            item.value = Value::string(num::format_i64(n, &mut [0; 20]));
             if let Some(mut r) = w.record() {
                 r.set(ctx.db.id, &args[1], &item.value, item.expire_at);
             }
@@ -541,7 +544,7 @@ pub fn incr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         None => {
             sh.insert(
                 &k,
-                Item::new(Value::string_owned(by.to_string().into_bytes()), now),
+                Item::new(Value::string(num::format_i64(by, &mut [0; 20])), now),
                 &mut w,
             );
             by
@@ -580,7 +583,7 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     match sh.get_mut(&k, now, &mut w) {
         Some(item) => {
             item.value = Value::Str {
-                data: text.clone(),
+                data: StrBuf::from(text.clone()),
                 raw: false,
             };
             if let Some(mut r) = w.record() {
@@ -592,7 +595,7 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 &k,
                 Item::new(
                     Value::Str {
-                        data: text.clone(),
+                        data: StrBuf::from(text.clone()),
                         raw: false,
                     },
                     now,
@@ -614,13 +617,17 @@ mod tests {
     #[test]
     fn getrange_follows_redis_index_rules() {
         // Negative, out-of-range and inverted ranges behave as in Redis 7.
-        let s = Bytes::from_static(b"This is a string");
-        assert_eq!(&range_of(&s, 0, 3)[..], b"This");
-        assert_eq!(&range_of(&s, -3, -1)[..], b"ing");
-        assert_eq!(&range_of(&s, 0, -1)[..], b"This is a string");
-        assert_eq!(&range_of(&s, 10, 100)[..], b"string");
-        assert_eq!(&range_of(&s, 5, 3)[..], b"");
-        assert_eq!(&range_of(&s, -1, -5)[..], b"");
-        assert_eq!(&range_of(&Bytes::new(), 0, -1)[..], b"");
+        // Both storage forms: inline and shared.
+        let text = b"This is a string";
+        for s in [StrBuf::new(text), StrBuf::Shared(Bytes::from_static(text))] {
+            assert_eq!(&range_of(&s, 0, 3)[..], b"This");
+            assert_eq!(&range_of(&s, -3, -1)[..], b"ing");
+            assert_eq!(&range_of(&s, 0, -1)[..], b"This is a string");
+            assert_eq!(&range_of(&s, 10, 100)[..], b"string");
+            assert_eq!(&range_of(&s, 5, 3)[..], b"");
+            assert_eq!(&range_of(&s, -1, -5)[..], b"");
+        }
+        assert_eq!(&range_of(&StrBuf::default(), 0, -1)[..], b"");
+        assert_eq!(&range_of(&StrBuf::Shared(Bytes::new()), 0, -1)[..], b"");
     }
 }

@@ -340,7 +340,7 @@ pub fn rebuild_commands(key: &[u8], value: &Value) -> Vec<Vec<bytes::Bytes>> {
     };
     match value {
         Value::Str { data, .. } => {
-            out.push(vec![Bytes::from_static(b"SET"), k.clone(), data.clone()]);
+            out.push(vec![Bytes::from_static(b"SET"), k.clone(), data.to_bytes()]);
         }
         Value::Hash(h) => {
             for (f, v) in h.iter() {
