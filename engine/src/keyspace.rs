@@ -244,11 +244,16 @@ impl Shard {
         if item.expire_at != 0 {
             self.expires.insert((item.expire_at, k.hash));
         }
-        if let Some(old) = self.index.insert(k.hash, k.key, item) {
+        if let Some(old) = self.index.insert_unordered(k.hash, k.key, item) {
             if old.expire_at != 0 {
                 self.forget_expiry(old.expire_at, k.hash);
             }
         }
+    }
+
+    /// End of a load: put the loaded keys in order (see [`ShardIndex::insert_unordered`]).
+    pub(crate) fn finish_load(&mut self) {
+        self.index.rebuild_order();
     }
 
     /// Remove `k`, returning its item (expired or not). Logged as a delete when it existed.
