@@ -48,7 +48,40 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
-use vole_engine::index::{key_slot, Entry, ShardIndex, SLOTS};
+use vole_engine::index::{key_slot, Key, KeyHasher, Keyed, ShardIndex, SLOTS};
+
+/// One key and its value as the candidates store it (the keyspace's index stores records
+/// that carry their own key; here an entry carries its key and hash).
+struct Entry<V> {
+    key: Key,
+    hash: u64,
+    value: V,
+}
+
+impl<V> Keyed for Entry<V> {
+    fn key(&self) -> &[u8] {
+        &self.key
+    }
+}
+
+/// The hash function of every sharded candidate: fixed seed, so a shard's own hasher (which
+/// `ShardIndex` uses when it grows) agrees with the wrapper's.
+#[derive(Clone, Copy, Default)]
+struct Fixed;
+
+const SEED: u64 = 0x5eed_1dea;
+
+impl Fixed {
+    fn state() -> foldhash::quality::FixedState {
+        foldhash::quality::FixedState::with_seed(SEED)
+    }
+}
+
+impl KeyHasher for Fixed {
+    fn hash_key(&self, key: &[u8]) -> u64 {
+        Fixed::state().hash_one(key)
+    }
+}
 
 /// The ordered positions candidates d and f keep: slot << 64 | hash (the keyspace's own index
 /// orders by hash alone since 2026-11-24).
@@ -245,20 +278,25 @@ trait Shard<V>: Default + Send + Sync {
     fn scan_from(&self, from: u128, visit: impl FnMut(&Entry<V>) -> bool) -> Option<u128>;
 }
 
-impl<V: Val> Shard<V> for ShardIndex<V> {
+impl<V: Val> Shard<V> for ShardIndex<Entry<V>, Fixed> {
     #[inline]
     fn get(&self, hash: u64, key: &[u8]) -> Option<&Entry<V>> {
         ShardIndex::get(self, hash, key)
     }
     fn insert(&mut self, hash: u64, key: &[u8], value: V) -> Option<V> {
-        ShardIndex::insert(self, hash, key, value)
+        let e = Entry {
+            key: Key::new(key),
+            hash,
+            value,
+        };
+        ShardIndex::insert(self, hash, e).map(|old| old.value)
     }
     fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Entry<V>> {
         ShardIndex::remove(self, hash, key)
     }
-    fn scan_from(&self, from: u128, visit: impl FnMut(&Entry<V>) -> bool) -> Option<u128> {
+    fn scan_from(&self, from: u128, mut visit: impl FnMut(&Entry<V>) -> bool) -> Option<u128> {
         // Positions inside one shard are key hashes here.
-        ShardIndex::scan_from(self, from as u64, visit).map(u128::from)
+        ShardIndex::scan_from(self, from as u64, |_, e| visit(e)).map(u128::from)
     }
 }
 
@@ -417,7 +455,7 @@ impl<V: Val> Shard<V> for SkipShard<V> {
 /// shard's order is still by position, but the shards no longer partition the position space:
 /// a cursor walks them one after the other).
 struct Sharded<V, S, const BY_HASH: bool = false> {
-    state: foldhash::quality::RandomState,
+    state: foldhash::quality::FixedState,
     shards: Vec<RwLock<S>>,
     _v: std::marker::PhantomData<fn() -> V>,
 }
@@ -425,7 +463,7 @@ struct Sharded<V, S, const BY_HASH: bool = false> {
 impl<V: Val, S: Shard<V>, const BY_HASH: bool> Sharded<V, S, BY_HASH> {
     fn new() -> Self {
         Sharded {
-            state: foldhash::quality::RandomState::default(),
+            state: Fixed::state(),
             shards: (0..SHARDS).map(|_| RwLock::new(S::default())).collect(),
             _v: std::marker::PhantomData,
         }
@@ -505,13 +543,13 @@ fn candidates<V: Val>() -> Vec<Candidate> {
             build(HashMapIndex::<V>(HashMap::default()), n)
         }),
         ("c_shard_btree", |n| {
-            build(Sharded::<V, ShardIndex<V>>::new(), n)
+            build(Sharded::<V, ShardIndex<Entry<V>, Fixed>>::new(), n)
         }),
         ("d_shard_skipset", |n| {
             build(Sharded::<V, SkipShard<V>>::new(), n)
         }),
         ("e_hashshard_btree", |n| {
-            build(Sharded::<V, ShardIndex<V>, true>::new(), n)
+            build(Sharded::<V, ShardIndex<Entry<V>, Fixed>, true>::new(), n)
         }),
         ("f_hashshard_slotvec", |n| {
             build(Sharded::<V, SlotVecShard<V>, true>::new(), n)

@@ -177,7 +177,7 @@ fn bench_size(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, n: u
             let sh = db.read(k.shard);
             let v = sh
                 .get(&k, now)
-                .and_then(|item| item.value.as_str().cloned());
+                .and_then(|item| item.as_str().map(bytes::Bytes::copy_from_slice));
             drop(sh);
             i = if i + 1 == n { 0 } else { i + 1 };
             black_box(v.expect("key present"))

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use vole_engine::effect::{put_bytes, put_uvarint, RecordBuf, KIND_EFFECTS};
-use vole_engine::keyspace::Item;
 use vole_engine::persist::encode_entry;
 use vole_engine::resp::{parse_value, Limits, Value as Resp};
 use vole_engine::value::Value;
@@ -52,7 +51,7 @@ fn s(p: &Path) -> &str {
 fn set_record(key: &[u8], value: &[u8]) -> Vec<u8> {
     let mut b = RecordBuf::default();
     b.reset(0, 1_700_000_000_000 << 16);
-    b.set(0, key, &Value::string(value), 0);
+    b.set(0, key, Value::string(value).as_ref(), 0);
     b.payload().to_vec()
 }
 
@@ -473,12 +472,7 @@ fn write_snapshot(path: &Path) {
     ];
     for (db, key, value, expire) in entries {
         let mut e = Vec::new();
-        encode_entry(
-            &mut e,
-            db,
-            key,
-            &Item::with_expiry(Value::string(value), expire, 0),
-        );
+        encode_entry(&mut e, db, key, Value::string(value).as_ref(), expire);
         w.add(&e).expect("add");
     }
     w.finish().expect("finish");

@@ -43,7 +43,7 @@ use bytes::Bytes;
 
 use crate::keyspace::{Item, Keyspace, NamespaceError, Writer};
 use crate::types::Replayed;
-use crate::value::{StrBuf, Value};
+use crate::value::{StrBuf, Value, ValueRef};
 
 /// Record kind of a batch of effects applied atomically.
 pub const KIND_EFFECTS: u8 = 1;
@@ -94,7 +94,16 @@ pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 /// Appends a value.
-pub fn put_value(out: &mut Vec<u8>, v: &Value) {
+pub fn put_value(out: &mut Vec<u8>, v: ValueRef<'_>) {
+    let v = match v {
+        ValueRef::Str { data, raw } => {
+            out.push(TAG_STRING);
+            out.push(u8::from(raw));
+            put_bytes(out, data);
+            return;
+        }
+        ValueRef::Coll(v) => v,
+    };
     match v {
         Value::Str { data, raw } => {
             out.push(TAG_STRING);
@@ -230,7 +239,7 @@ impl RecordBuf {
     }
 
     /// `key` now holds `value`, expiring at `expire_at` (0 = never).
-    pub fn set(&mut self, db: u32, key: &[u8], value: &Value, expire_at: i64) {
+    pub fn set(&mut self, db: u32, key: &[u8], value: ValueRef<'_>, expire_at: i64) {
         self.key_op(OP_SET, db, key);
         put_ivarint(&mut self.buf, expire_at);
         put_value(&mut self.buf, value);
@@ -453,8 +462,20 @@ impl<'a> Cursor<'a> {
 
     /// A value.
     pub fn value(&mut self) -> Result<Value, DecodeError> {
+        Ok(match self.value_ref()? {
+            Err(v) => v,
+            Ok((data, raw)) => Value::Str {
+                data: StrBuf::new(data),
+                raw,
+            },
+        })
+    }
+
+    /// A value, with a string left in the input as `Ok((bytes, raw))` (no copy) and any other
+    /// type decoded as `Err(value)`.
+    pub fn value_ref(&mut self) -> Result<Result<(&'a [u8], bool), Value>, DecodeError> {
         let at = self.pos;
-        match self.u8()? {
+        let v = match self.u8()? {
             TAG_STRING => {
                 let raw_at = self.pos;
                 let raw = match self.u8()? {
@@ -467,22 +488,16 @@ impl<'a> Cursor<'a> {
                         })
                     }
                 };
-                Ok(Value::Str {
-                    data: StrBuf::new(self.bytes()?),
-                    raw,
-                })
+                return Ok(Ok((self.bytes()?, raw)));
             }
-            TAG_HASH => Ok(Value::Hash(crate::types::hash::Hash::decode(self)?)),
-            TAG_LIST => Ok(Value::List(Box::new(crate::types::list::List::decode(
-                self,
-            )?))),
-            TAG_SET => Ok(Value::Set(Box::new(crate::types::set::Set::decode(self)?))),
-            TAG_ZSET => Ok(Value::ZSet(crate::types::zset::ZSet::decode(self)?)),
-            TAG_STREAM => Ok(Value::Stream(Box::new(
-                crate::types::stream::Stream::decode(self)?,
-            ))),
-            tag => Err(DecodeError::UnknownTag { tag, at }),
-        }
+            TAG_HASH => Value::Hash(crate::types::hash::Hash::decode(self)?),
+            TAG_LIST => Value::List(Box::new(crate::types::list::List::decode(self)?)),
+            TAG_SET => Value::Set(Box::new(crate::types::set::Set::decode(self)?)),
+            TAG_ZSET => Value::ZSet(crate::types::zset::ZSet::decode(self)?),
+            TAG_STREAM => Value::Stream(Box::new(crate::types::stream::Stream::decode(self)?)),
+            tag => return Err(DecodeError::UnknownTag { tag, at }),
+        };
+        Ok(Err(v))
     }
 }
 
@@ -592,7 +607,7 @@ impl Effect<'_> {
                 key,
                 value,
                 expire_at,
-            } => buf.set(*db, key, value, *expire_at),
+            } => buf.set(*db, key, value.as_ref(), *expire_at),
             Effect::Del { db, key } => buf.del(*db, key),
             Effect::Expire { db, key, at } => buf.expire(*db, key, *at),
             Effect::Append { db, key, suffix } => buf.append(*db, key, suffix),
@@ -781,14 +796,9 @@ fn apply_effect(ks: &Keyspace, w: &mut Writer<'_>, e: &Effect<'_>) -> Result<(),
             let mut sh = db.write(k.shard, w);
             match sh.get_mut(&k, REPLAY_NOW, w) {
                 Some(item) => {
-                    let data = item.value.as_str().ok_or(ApplyError::WrongType)?;
-                    let mut buf = Vec::with_capacity(data.len() + suffix.len());
-                    buf.extend_from_slice(data);
-                    buf.extend_from_slice(suffix);
-                    item.value = Value::Str {
-                        data: StrBuf::from(buf),
-                        raw: true,
-                    };
+                    let old = item.as_str().ok_or(ApplyError::WrongType)?.len();
+                    let buf = item.resize_str(old + suffix.len(), true);
+                    buf[old..].copy_from_slice(suffix);
                 }
                 None => {
                     sh.insert(&k, Item::new(Value::string(suffix), 0), w);
@@ -809,12 +819,12 @@ fn apply_effect(ks: &Keyspace, w: &mut Writer<'_>, e: &Effect<'_>) -> Result<(),
                 .ok_or(ApplyError::BadOffset(*offset))?;
             let mut sh = db.write(k.shard, w);
             let current = match sh.get_mut(&k, REPLAY_NOW, w) {
-                Some(item) => Some(item.value.as_str().ok_or(ApplyError::WrongType)?.clone()),
+                Some(item) => Some(item.as_str().ok_or(ApplyError::WrongType)?.to_vec()),
                 None => None,
             };
             let new = crate::cmd::string::setrange_bytes(current.as_deref(), off, data);
             match sh.get_mut(&k, REPLAY_NOW, w) {
-                Some(item) => item.value = new,
+                Some(item) => item.replace_value(new),
                 None => {
                     sh.insert(&k, Item::new(new, 0), w);
                 }
@@ -847,7 +857,10 @@ fn apply_effect(ks: &Keyspace, w: &mut Writer<'_>, e: &Effect<'_>) -> Result<(),
             let db = db_of(*db)?;
             let k = db.locate(key);
             let mut sh = db.write(k.shard, w);
-            let existing = sh.get_mut(&k, REPLAY_NOW, w).map(|item| &mut item.value);
+            let existing = match sh.get_mut(&k, REPLAY_NOW, w) {
+                Some(item) => Some(item.value_mut().ok_or(ApplyError::WrongType)?),
+                None => None,
+            };
             match crate::types::replay(*tag, existing, body)? {
                 Replayed::Changed => {}
                 Replayed::Created(v) => {
@@ -910,7 +923,7 @@ mod tests {
         // Proves each op encodes and decodes to itself, in order, within one record.
         let mut b = RecordBuf::default();
         b.reset(7, 123_456);
-        b.set(3, b"k", &Value::string(b"v"), 1_700_000_000_000);
+        b.set(3, b"k", Value::string(b"v").as_ref(), 1_700_000_000_000);
         b.del(0, b"gone");
         b.expire(1, b"t", 0);
         b.append(0, b"s", b"tail");
@@ -956,7 +969,7 @@ mod tests {
         // Proves a record from a newer binary is refused, not guessed at.
         let mut b = RecordBuf::default();
         b.reset(0, 1);
-        b.set(0, b"k", &Value::string(b"v"), 0);
+        b.set(0, b"k", Value::string(b"v").as_ref(), 0);
         assert_eq!(
             decode_record(9, b.payload()),
             Err(DecodeError::UnknownKind(9))
@@ -981,7 +994,7 @@ mod tests {
         // Proves every prefix of a record either fails or decodes to a prefix of its effects.
         let mut b = RecordBuf::default();
         b.reset(0, 99);
-        b.set(0, b"key", &Value::string(b"value"), 5);
+        b.set(0, b"key", Value::string(b"value").as_ref(), 5);
         b.append(0, b"key", b"more");
         let full = b.payload().to_vec();
         for cut in 0..full.len() {

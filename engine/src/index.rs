@@ -1,7 +1,9 @@
 //! One shard's key index: a hash table for point access beside an ordered set of positions.
 //!
-//! Point lookups (GET, SET, ...) go through a `hashbrown::HashTable` keyed by a 64-bit key hash:
-//! one probe, no pointer chasing. Order is needed for SCAN cursors and the snapshot cursor; for
+//! Point lookups (GET, SET, ...) go through a `hashbrown::HashTable` keyed by a 64-bit key hash.
+//! The table's slots hold the entries themselves: in the keyspace an entry is a
+//! [`crate::record::Record`], an 8-byte pointer to the one allocation that holds the key, its
+//! metadata and its value, so a lookup is one probe plus one dereference. Order is needed for SCAN cursors and the snapshot cursor; for
 //! that the shard keeps a `BTreeSet<u64>` of *positions*, and a key's position is its hash. A
 //! position is stable for the life of a key (it depends only on the key's bytes and the
 //! per-database hash seed), so a cursor that says "continue at position p" visits every key
@@ -67,11 +69,11 @@ const CRC16_TABLE: [u16; 256] = {
 /// and delete and 8 more bytes per key in the order set.)
 pub type Position = u64;
 
-/// Keys up to this many bytes live inside the entry itself (no separate allocation, so a
-/// lookup's key comparison touches no second cache line).
+/// Keys up to this many bytes live inside a [`Key`] itself.
 pub const INLINE_KEY_BYTES: usize = 22;
 
-/// A stored key: short keys inline, longer ones in their own allocation. 24 bytes either way.
+/// An owned key: short keys inline, longer ones in their own allocation. 24 bytes either way.
+/// (The index itself stores keys inside each entry; this is for keys held elsewhere.)
 #[derive(Clone)]
 pub enum Key {
     /// `len` bytes of `buf`.
@@ -122,62 +124,84 @@ impl std::fmt::Debug for Key {
     }
 }
 
-/// One key and its value, as stored in the table.
-#[derive(Debug)]
-pub struct Entry<V> {
-    /// The key's bytes (an owned copy: never a slice of a network buffer).
-    pub key: Key,
-    /// The key hash (kept so growth never rehashes key bytes).
-    pub hash: u64,
-    /// The value.
-    pub value: V,
+/// What the index stores: anything that carries its own key bytes. The index keeps no hash
+/// beside an entry (that would cost 8 bytes per key); it recomputes hashes from the key when
+/// the table grows or a position is checked.
+pub trait Keyed {
+    /// The entry's key.
+    fn key(&self) -> &[u8];
 }
 
-impl<V> Entry<V> {
-    /// This entry's ordered position.
+/// The hash function of one database (seeded per database).
+pub trait KeyHasher {
+    /// The 64-bit hash of `key`: its position.
+    fn hash_key(&self, key: &[u8]) -> u64;
+}
+
+impl KeyHasher for foldhash::fast::RandomState {
     #[inline]
-    pub fn position(&self) -> Position {
-        self.hash
+    fn hash_key(&self, key: &[u8]) -> u64 {
+        std::hash::BuildHasher::hash_one(self, key)
+    }
+}
+
+impl KeyHasher for fn(&[u8]) -> u64 {
+    fn hash_key(&self, key: &[u8]) -> u64 {
+        self(key)
     }
 }
 
 /// The entries at one position (usually one).
-fn at_position<V>(table: &HashTable<Entry<V>>, pos: Position) -> impl Iterator<Item = &Entry<V>> {
-    table.iter_hash(pos).filter(move |e| e.hash == pos)
+fn at_position<'a, V: Keyed, H: KeyHasher>(
+    table: &'a HashTable<V>,
+    hasher: &'a H,
+    pos: Position,
+) -> impl Iterator<Item = &'a V> {
+    table
+        .iter_hash(pos)
+        .filter(move |e| hasher.hash_key(e.key()) == pos)
 }
 
 /// After removing a key at `pos`, drop that position from the order set unless another key
 /// still occupies it.
-fn release_position<V>(table: &HashTable<Entry<V>>, order: &mut BTreeSet<Position>, pos: Position) {
-    if at_position(table, pos).next().is_none() {
+fn release_position<V: Keyed, H: KeyHasher>(
+    table: &HashTable<V>,
+    hasher: &H,
+    order: &mut BTreeSet<Position>,
+    pos: Position,
+) {
+    if at_position(table, hasher, pos).next().is_none() {
         order.remove(&pos);
     }
 }
 
 /// The index of one shard. Not synchronised: the keyspace wraps each shard in a lock.
 #[derive(Debug)]
-pub struct ShardIndex<V> {
-    table: HashTable<Entry<V>>,
+pub struct ShardIndex<V, H> {
+    table: HashTable<V>,
     order: BTreeSet<Position>,
-    /// Keys were added by [`ShardIndex::insert_unordered`] since the order set was last
-    /// rebuilt: it is missing their positions.
-    order_stale: bool,
+    hasher: H,
 }
 
-impl<V> Default for ShardIndex<V> {
+impl<V, H: Default> Default for ShardIndex<V, H> {
     fn default() -> Self {
         ShardIndex {
             table: HashTable::new(),
             order: BTreeSet::new(),
-            order_stale: false,
+            hasher: H::default(),
         }
     }
 }
 
-impl<V> ShardIndex<V> {
-    /// An empty index.
-    pub fn new() -> Self {
-        Self::default()
+impl<V: Keyed, H: KeyHasher> ShardIndex<V, H> {
+    /// An empty index hashing keys with `hasher` (the same function that computes the `hash`
+    /// arguments of the methods below).
+    pub fn new(hasher: H) -> Self {
+        ShardIndex {
+            table: HashTable::new(),
+            order: BTreeSet::new(),
+            hasher,
+        }
     }
 
     /// Number of keys.
@@ -192,15 +216,14 @@ impl<V> ShardIndex<V> {
 
     /// The entry for `key`, whose hash is `hash`.
     #[inline]
-    pub fn get(&self, hash: u64, key: &[u8]) -> Option<&Entry<V>> {
-        self.table.find(hash, |e| e.hash == hash && &*e.key == key)
+    pub fn get(&self, hash: u64, key: &[u8]) -> Option<&V> {
+        self.table.find(hash, |e| e.key() == key)
     }
 
     /// The entry for `key`, mutably.
     #[inline]
-    pub fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Entry<V>> {
-        self.table
-            .find_mut(hash, |e| e.hash == hash && &*e.key == key)
+    pub fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut V> {
+        self.table.find_mut(hash, |e| e.key() == key)
     }
 
     /// The entry for `key`, mutably, unless `dead(entry)` holds, in which case the entry is
@@ -211,28 +234,26 @@ impl<V> ShardIndex<V> {
         hash: u64,
         key: &[u8],
         dead: impl FnOnce(&V) -> bool,
-    ) -> Result<Option<&mut Entry<V>>, Entry<V>> {
+    ) -> Result<Option<&mut V>, V> {
         let order = &mut self.order;
-        let Ok(found) = self
-            .table
-            .find_entry(hash, |e| e.hash == hash && &*e.key == key)
-        else {
+        let hasher = &self.hasher;
+        let Ok(found) = self.table.find_entry(hash, |e| e.key() == key) else {
             return Ok(None);
         };
-        if !dead(&found.get().value) {
+        if !dead(found.get()) {
             return Ok(Some(found.into_mut()));
         }
         // `found` borrows the table for the caller's lifetime (it may be returned above), so
         // the position check goes through the table handed back by the removal.
         let (entry, vacant) = found.remove();
-        release_position(vacant.into_table(), order, hash);
+        release_position(vacant.into_table(), hasher, order, hash);
         Err(entry)
     }
 
-    /// Insert or replace. Returns the previous value when the key existed (its stored key
-    /// bytes are kept).
-    pub fn insert(&mut self, hash: u64, key: &[u8], value: V) -> Option<V> {
-        let old = self.put(hash, key, value);
+    /// Insert or replace the entry for `entry.key()`, whose hash is `hash`. Returns the
+    /// previous entry when the key existed.
+    pub fn insert(&mut self, hash: u64, entry: V) -> Option<V> {
+        let old = self.put(hash, entry);
         if old.is_none() {
             self.order.insert(hash);
         }
@@ -241,53 +262,59 @@ impl<V> ShardIndex<V> {
 
     /// Insert or replace in the table alone, with one probe.
     #[inline]
-    fn put(&mut self, hash: u64, key: &[u8], value: V) -> Option<V> {
-        match self
-            .table
-            .entry(hash, |e| e.hash == hash && &*e.key == key, |e| e.hash)
-        {
+    fn put(&mut self, hash: u64, entry: V) -> Option<V> {
+        let hasher = &self.hasher;
+        match self.table.entry(
+            hash,
+            |e| e.key() == entry.key(),
+            |e| hasher.hash_key(e.key()),
+        ) {
             hashbrown::hash_table::Entry::Occupied(mut o) => {
-                Some(std::mem::replace(&mut o.get_mut().value, value))
+                Some(std::mem::replace(o.get_mut(), entry))
             }
             hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(Entry {
-                    key: Key::new(key),
-                    hash,
-                    value,
-                });
+                v.insert(entry);
                 None
             }
         }
     }
 
-    /// Insert or replace without recording the key's position: for bulk loads, which call
-    /// [`ShardIndex::rebuild_order`] once at the end (one sort and a bulk build instead of a
-    /// B-tree insert per key, which was a third of a snapshot load's time). Until then the
-    /// order set (SCAN, the snapshot cursor) misses the keys added this way.
-    pub fn insert_unordered(&mut self, hash: u64, key: &[u8], value: V) -> Option<V> {
-        let old = self.put(hash, key, value);
-        self.order_stale |= old.is_none();
-        old
-    }
-
-    /// Rebuild the order set from the table if keys were added unordered.
-    pub fn rebuild_order(&mut self) {
-        if std::mem::take(&mut self.order_stale) {
-            // Collecting into a BTreeSet sorts, removes repeats and builds the tree bottom up,
-            // with full nodes.
-            self.order = self.table.iter().map(|e| e.hash).collect();
+    /// Insert many entries given with their hashes (a snapshot load): one reservation, so
+    /// the table never grows (and never rehashes a stored key) on the way, and one bulk
+    /// build of the order set. Entries for keys already present, or repeated in `items`,
+    /// replace the earlier ones (later in `items` wins); `replaced` receives each entry
+    /// replaced, with its hash.
+    pub fn insert_bulk(&mut self, mut items: Vec<(u64, V)>, mut replaced: impl FnMut(u64, V)) {
+        // Stable: of two entries for one key, the later still comes later.
+        items.sort_by_key(|(h, _)| *h);
+        self.reserve(items.len());
+        let mut fresh: Vec<Position> = Vec::with_capacity(items.len());
+        for (h, e) in items {
+            match self.put(h, e) {
+                Some(old) => replaced(h, old),
+                None => fresh.push(h),
+            }
+        }
+        if self.order.is_empty() {
+            // Sorted input: the B-tree is built bottom up, with full nodes.
+            self.order = fresh.into_iter().collect();
+        } else {
+            self.order.extend(fresh);
         }
     }
 
+    /// Make room for `additional` more keys without growing on the way.
+    pub fn reserve(&mut self, additional: usize) {
+        let hasher = &self.hasher;
+        self.table.reserve(additional, |e| hasher.hash_key(e.key()));
+    }
+
     /// Remove `key`, returning its entry.
-    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Entry<V>> {
-        let found = self
-            .table
-            .find_entry(hash, |e| e.hash == hash && &*e.key == key)
-            .ok()?;
+    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<V> {
+        let found = self.table.find_entry(hash, |e| e.key() == key).ok()?;
         let (entry, _) = found.remove();
         // Another key may share this exact position; it stays in the order set if so.
-        release_position(&self.table, &mut self.order, hash);
+        release_position(&self.table, &self.hasher, &mut self.order, hash);
         Some(entry)
     }
 
@@ -295,55 +322,55 @@ impl<V> ShardIndex<V> {
     pub fn clear(&mut self) {
         self.table = HashTable::new();
         self.order = BTreeSet::new();
-        self.order_stale = false;
     }
 
     /// The entries whose hash is `hash` (usually zero or one).
-    pub fn with_hash(&self, hash: u64) -> impl Iterator<Item = &Entry<V>> {
-        self.table.iter_hash(hash).filter(move |e| e.hash == hash)
+    pub fn with_hash(&self, hash: u64) -> impl Iterator<Item = &V> {
+        at_position(&self.table, &self.hasher, hash)
     }
 
     /// Every entry, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = &Entry<V>> {
+    pub fn iter(&self) -> impl Iterator<Item = &V> {
         self.table.iter()
     }
 
     /// Every entry, mutably, in no particular order.
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Entry<V>> {
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.table.iter_mut()
     }
 
     /// Keep only the entries for which `keep` returns true.
-    pub fn retain(&mut self, mut keep: impl FnMut(&mut Entry<V>) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&mut V) -> bool) {
         let mut removed = Vec::new();
+        let hasher = &self.hasher;
         self.table.retain(|e| {
             let k = keep(e);
             if !k {
-                removed.push(e.position());
+                removed.push(hasher.hash_key(e.key()));
             }
             k
         });
         for p in removed {
-            release_position(&self.table, &mut self.order, p);
+            release_position(&self.table, &self.hasher, &mut self.order, p);
         }
     }
 
-    /// Visit entries in position order starting at position `from` (inclusive). All the
-    /// entries of one position are visited together. `visit` returns false to stop; the stop
-    /// takes effect at the next position boundary, whose value is returned (None when the
-    /// shard is exhausted).
-    pub fn scan_from(
-        &self,
+    /// Visit entries in position order starting at position `from` (inclusive), with their
+    /// position. All the entries of one position are visited together. `visit` returns false
+    /// to stop; the stop takes effect at the next position boundary, whose value is returned
+    /// (None when the shard is exhausted).
+    pub fn scan_from<'a>(
+        &'a self,
         from: Position,
-        mut visit: impl FnMut(&Entry<V>) -> bool,
+        mut visit: impl FnMut(Position, &'a V) -> bool,
     ) -> Option<Position> {
         let mut go_on = true;
         for &p in self.order.range((Bound::Included(from), Bound::Unbounded)) {
             if !go_on {
                 return Some(p);
             }
-            for e in at_position(&self.table, p) {
-                if !visit(e) {
+            for e in at_position(&self.table, &self.hasher, p) {
+                if !visit(p, e) {
                     go_on = false;
                 }
             }
@@ -353,13 +380,13 @@ impl<V> ShardIndex<V> {
 
     /// The first entry at or after position `from`, wrapping around to the start: a cheap
     /// way to pick a pseudo-random key (RANDOMKEY) given a random position.
-    pub fn entry_near(&self, from: Position) -> Option<&Entry<V>> {
+    pub fn entry_near(&self, from: Position) -> Option<&V> {
         let p = self
             .order
             .range((Bound::Included(from), Bound::Unbounded))
             .next()
             .or_else(|| self.order.iter().next())?;
-        at_position(&self.table, *p).next()
+        at_position(&self.table, &self.hasher, *p).next()
     }
 
     /// Number of keys in one cluster slot (a walk over the whole shard: only admin commands
@@ -367,14 +394,14 @@ impl<V> ShardIndex<V> {
     pub fn count_in_slot(&self, slot: u16) -> usize {
         self.table
             .iter()
-            .filter(|e| key_slot(&e.key) == slot)
+            .filter(|e| key_slot(e.key()) == slot)
             .count()
     }
 
-    /// Approximate heap bytes held by the index structures themselves (not keys or values):
-    /// for INFO memory and MEMORY USAGE estimates.
+    /// Approximate heap bytes held by the index structures themselves (not the entries'
+    /// own allocations): for INFO memory and MEMORY USAGE estimates.
     pub fn overhead_bytes(&self) -> usize {
-        self.table.capacity() * (std::mem::size_of::<Entry<V>>() + 1)
+        self.table.capacity() * (std::mem::size_of::<V>() + 1)
             + self.order.len() * (std::mem::size_of::<Position>() + 4)
     }
 }
@@ -382,6 +409,38 @@ impl<V> ShardIndex<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A test entry: a key and a number.
+    #[derive(Debug)]
+    struct E(Vec<u8>, u32);
+
+    impl Keyed for E {
+        fn key(&self) -> &[u8] {
+            &self.0
+        }
+    }
+
+    fn e(key: &[u8], v: u32) -> E {
+        E(key.to_vec(), v)
+    }
+
+    /// Keys "a" and "b" share hash 7; others hash by a simple mix.
+    fn forced(key: &[u8]) -> u64 {
+        match key {
+            b"a" | b"b" => 7,
+            _ => u64::from(crc16(key)).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ key.len() as u64,
+        }
+    }
+
+    type Ix = ShardIndex<E, fn(&[u8]) -> u64>;
+
+    fn ix() -> Ix {
+        ShardIndex::new(forced as fn(&[u8]) -> u64)
+    }
+
+    fn put(ix: &mut Ix, key: &[u8], v: u32) -> Option<u32> {
+        ix.insert(forced(key), e(key, v)).map(|o| o.1)
+    }
 
     #[test]
     fn keys_inline_and_on_the_heap_read_back() {
@@ -410,26 +469,27 @@ mod tests {
 
     #[test]
     fn insert_get_remove_and_colliding_hashes() {
-        // Two keys forced onto the same hash must both be reachable and scanned.
-        let mut ix: ShardIndex<u32> = ShardIndex::new();
-        assert_eq!(ix.insert(7, b"a", 1), None);
-        assert_eq!(ix.insert(7, b"b", 2), None);
-        assert_eq!(ix.insert(7, b"a", 3), Some(1));
-        assert_eq!(ix.get(7, b"a").map(|e| e.value), Some(3));
-        assert_eq!(ix.get(7, b"b").map(|e| e.value), Some(2));
+        // Two keys with the same 64-bit hash must both be reachable and scanned.
+        let mut ix = ix();
+        assert_eq!(put(&mut ix, b"a", 1), None);
+        assert_eq!(put(&mut ix, b"b", 2), None);
+        assert_eq!(put(&mut ix, b"a", 3), Some(1));
+        assert_eq!(ix.get(7, b"a").map(|e| e.1), Some(3));
+        assert_eq!(ix.get(7, b"b").map(|e| e.1), Some(2));
         let mut seen = Vec::new();
         assert_eq!(
-            ix.scan_from(0, |e| {
-                seen.push(e.key.to_vec());
+            ix.scan_from(0, |p, e| {
+                assert_eq!(p, 7);
+                seen.push(e.0.clone());
                 true
             }),
             None
         );
         assert_eq!(seen.len(), 2);
         assert!(ix.remove(7, b"a").is_some());
-        assert_eq!(ix.get(7, b"b").map(|e| e.value), Some(2));
+        assert_eq!(ix.get(7, b"b").map(|e| e.1), Some(2));
         let mut n = 0;
-        ix.scan_from(0, |_| {
+        ix.scan_from(0, |_, _| {
             n += 1;
             true
         });
@@ -439,29 +499,47 @@ mod tests {
     }
 
     #[test]
+    fn growth_rehashes_from_the_stored_keys() {
+        // The index keeps no hash beside an entry: after many doublings every key is still
+        // found under the hash its key bytes give.
+        let mut ix = ix();
+        for i in 0..20_000u32 {
+            let k = format!("key:{i}");
+            assert_eq!(put(&mut ix, k.as_bytes(), i), None);
+        }
+        for i in 0..20_000u32 {
+            let k = format!("key:{i}");
+            assert_eq!(
+                ix.get(forced(k.as_bytes()), k.as_bytes()).map(|e| e.1),
+                Some(i)
+            );
+        }
+        assert_eq!(ix.len(), 20_000);
+    }
+
+    #[test]
     fn scan_visits_everything_that_stays_despite_churn() {
         // A key present for the whole iteration is visited, whatever else changes.
-        let hash = |k: &[u8]| u64::from(crc16(k)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let mut ix: ShardIndex<()> = ShardIndex::new();
+        let mut ix = ix();
         for i in 0..500u32 {
             let k = format!("stay{i}");
-            ix.insert(hash(k.as_bytes()), k.as_bytes(), ());
+            put(&mut ix, k.as_bytes(), 0);
         }
         let mut seen = std::collections::HashSet::new();
         let mut cursor = Some(0u64);
         let mut round = 0u32;
         while let Some(from) = cursor {
             let mut budget = 10;
-            cursor = ix.scan_from(from, |e| {
-                seen.insert(e.key.to_vec());
+            cursor = ix.scan_from(from, |_, e| {
+                seen.insert(e.0.clone());
                 budget -= 1;
                 budget > 0
             });
             for j in 0..5 {
                 let k = format!("churn{round}-{j}");
-                ix.insert(hash(k.as_bytes()), k.as_bytes(), ());
+                put(&mut ix, k.as_bytes(), 0);
                 let old = format!("churn{}-{j}", round.saturating_sub(1));
-                ix.remove(hash(old.as_bytes()), old.as_bytes());
+                ix.remove(forced(old.as_bytes()), old.as_bytes());
             }
             round += 1;
         }
@@ -474,49 +552,60 @@ mod tests {
     }
 
     #[test]
-    fn unordered_inserts_are_scanned_after_the_rebuild() {
-        let mut ix: ShardIndex<u32> = ShardIndex::new();
-        ix.insert(5, b"ordered", 0);
+    fn bulk_inserts_are_found_ordered_and_replace_in_load_order() {
+        // A bulk load is found and scanned in order, a repeated key keeps its later entry,
+        // and ordinary writes keep working afterwards.
+        let mut ix = ix();
+        put(&mut ix, b"ordered", 0);
+        let mut items = vec![(7, e(b"a", 1)), (7, e(b"b", 2))];
         for i in 0..1000u32 {
             let k = format!("k{i}");
-            // Some hashes repeat: one position, several keys.
-            assert_eq!(
-                ix.insert_unordered(u64::from(i % 700) << 20, k.as_bytes(), i),
-                None
-            );
+            items.push((forced(k.as_bytes()), e(k.as_bytes(), i)));
         }
-        assert_eq!(ix.insert_unordered(5, b"ordered", 1), Some(0));
-        ix.rebuild_order();
-        assert_eq!(ix.order.len(), 701);
+        items.push((forced(b"ordered"), e(b"ordered", 1)));
+        items.push((forced(b"k5"), e(b"k5", 5000)));
+        let mut replaced = Vec::new();
+        ix.insert_bulk(items, |h, old| replaced.push((h, old.1)));
+        replaced.sort_unstable();
+        let mut want = vec![(forced(b"ordered"), 0), (forced(b"k5"), 5)];
+        want.sort_unstable();
+        assert_eq!(replaced, want);
+        assert_eq!(ix.get(forced(b"k5"), b"k5").map(|e| e.1), Some(5000));
+        assert_eq!(ix.get(7, b"b").map(|e| e.1), Some(2));
+        assert_eq!(ix.order.len(), 1002);
         let mut seen = 0;
         let mut last = 0;
-        ix.scan_from(0, |e| {
-            assert!(e.hash >= last);
-            last = e.hash;
+        ix.scan_from(0, |p, e| {
+            assert!(p >= last);
+            assert_eq!(forced(&e.0), p);
+            last = p;
             seen += 1;
             true
         });
-        assert_eq!(seen, 1001);
-        // Later ordered writes keep working on the rebuilt set.
-        assert!(ix.remove(5, b"ordered").is_some());
-        ix.insert(u64::MAX, b"last", 7);
-        assert_eq!(ix.entry_near(u64::MAX).map(|e| e.value), Some(7));
-        assert_eq!(ix.order.len(), 701);
+        assert_eq!(seen, 1003);
+        assert!(ix.remove(forced(b"ordered"), b"ordered").is_some());
+        assert_eq!(put(&mut ix, b"last", 7), None);
+        let p = forced(b"last");
+        assert_eq!(ix.entry_near(p).map(|e| e.1), Some(7));
+        assert_eq!(ix.order.len(), 1002);
     }
 
     #[test]
     fn retain_and_count_in_slot() {
         // retain drops positions of removed keys; count_in_slot counts per cluster slot.
-        let mut ix: ShardIndex<u32> = ShardIndex::new();
+        let mut ix = ix();
         for i in 0..100u32 {
             let k = format!("{{tag}}{i}");
-            ix.insert(u64::from(i) * 31, k.as_bytes(), i);
+            put(&mut ix, k.as_bytes(), i);
         }
+        put(&mut ix, b"a", 1);
+        put(&mut ix, b"b", 2);
         assert_eq!(ix.count_in_slot(key_slot(b"{tag}")), 100);
-        ix.retain(|e| e.value % 2 == 0);
-        assert_eq!(ix.len(), 50);
-        assert_eq!(ix.order.len(), 50);
+        ix.retain(|e| e.1 % 2 == 0);
+        assert_eq!(ix.len(), 51);
+        assert_eq!(ix.order.len(), 51);
         assert_eq!(ix.count_in_slot(key_slot(b"{tag}")), 50);
+        assert_eq!(ix.with_hash(7).map(|e| e.1).collect::<Vec<_>>(), vec![2]);
         assert!(ix.entry_near(u64::MAX).is_some());
     }
 }

@@ -29,8 +29,9 @@ use parking_lot::{
 
 use crate::clock::Clock;
 use crate::effect::{Change, EffectLog, RecordBuf, KIND_EFFECTS};
-use crate::index::{Entry, Key, Position, ShardIndex};
-use crate::value::Value;
+use crate::index::{Key, Keyed, Position, ShardIndex};
+use crate::record::Payload;
+use crate::value::{StrBuf, Value, ValueRef};
 use crate::watch::{Watcher, Watches};
 
 /// Shards per database. The shard of a key is taken from bits 40..46 of its hash: bits that
@@ -43,7 +44,8 @@ const SHARD_HASH_SHIFT: u32 = 40;
 /// Number of numbered databases (`SELECT 0`..`15`).
 pub const NUMBERED_DBS: u32 = 16;
 
-/// A stored value with its metadata.
+/// A value with its metadata, not (yet) stored: what a command builds to insert, and what
+/// [`Record::into_item`] gives back.
 #[derive(Debug)]
 pub struct Item {
     /// The value.
@@ -51,7 +53,7 @@ pub struct Item {
     /// Absolute expiry time in ms since the epoch; 0 means no expiry.
     pub expire_at: i64,
     /// Last access, in seconds since the epoch (truncated to u32), for OBJECT IDLETIME.
-    access_s: AtomicU32,
+    pub access_s: u32,
 }
 
 impl Item {
@@ -65,7 +67,7 @@ impl Item {
         Item {
             value,
             expire_at,
-            access_s: AtomicU32::new((now_ms / 1000) as u32),
+            access_s: (now_ms / 1000) as u32,
         }
     }
 
@@ -74,6 +76,92 @@ impl Item {
     pub fn is_expired(&self, now_ms: i64) -> bool {
         self.expire_at != 0 && self.expire_at <= now_ms
     }
+}
+
+/// A stored key: one allocation holding the key, its metadata and its value (a string's
+/// bytes, or a collection). See [`crate::record`] for the layout. A record never holds a
+/// `Value::Str` as its collection: strings are always stored as bytes.
+pub type Record = crate::record::Record<Value>;
+
+impl Keyed for Record {
+    #[inline]
+    fn key(&self) -> &[u8] {
+        crate::record::Record::key(self)
+    }
+}
+
+impl Record {
+    /// The record for `key` holding `item`.
+    pub fn from_item(key: &[u8], item: Item) -> Record {
+        match item.value {
+            Value::Str { data, raw } => {
+                Record::new_str(key, &data, raw, item.expire_at, item.access_s)
+            }
+            v => Record::new_value(key, v, item.expire_at, item.access_s),
+        }
+    }
+
+    /// The value, borrowed.
+    #[inline]
+    pub fn view(&self) -> ValueRef<'_> {
+        match self.str_bytes() {
+            Some(data) => ValueRef::Str {
+                data,
+                raw: self.is_raw(),
+            },
+            None => match self.value() {
+                Some(v) => ValueRef::Coll(v),
+                // Unreachable by the record's invariant (a record holds bytes or a value).
+                None => ValueRef::Str {
+                    data: &[],
+                    raw: false,
+                },
+            },
+        }
+    }
+
+    /// The string's bytes, or `None` for a collection.
+    #[inline]
+    pub fn as_str(&self) -> Option<&[u8]> {
+        self.str_bytes()
+    }
+
+    /// Replace the value (a string or a collection), keeping the key, expiry and access time.
+    pub fn replace_value(&mut self, value: Value) {
+        match value {
+            Value::Str { data, raw } => self.set_str(&data, raw),
+            v => self.set_value(v),
+        }
+    }
+
+    /// An owned copy of the value.
+    pub fn to_value(&self) -> Value {
+        self.view().to_value()
+    }
+
+    /// The value and metadata, moved out (a string's bytes are copied into a [`StrBuf`]).
+    pub fn into_item(self) -> Item {
+        let (_, payload, expire_at, access_s) = self.into_parts();
+        let value = match payload {
+            Payload::Str { data, raw } => Value::Str {
+                data: StrBuf::from(data),
+                raw,
+            },
+            Payload::Value(v) => v,
+        };
+        Item {
+            value,
+            expire_at,
+            access_s,
+        }
+    }
+
+    /// Whether the record is expired at `now_ms`.
+    #[inline]
+    pub fn is_expired(&self, now_ms: i64) -> bool {
+        let at = self.expire_at();
+        at != 0 && at <= now_ms
+    }
 
     /// Record an access (for OBJECT IDLETIME).
     #[inline]
@@ -81,23 +169,22 @@ impl Item {
         // Store only when the second changed: a load leaves the cache line shared between
         // cores, a store would pull it away from every other reader of this key.
         let s = (now_ms / 1000) as u32;
-        if self.access_s.load(Ordering::Relaxed) != s {
-            self.access_s.store(s, Ordering::Relaxed);
-        }
-    }
-
-    /// A copy for a snapshot (the value shares its buffers; the access time is not kept).
-    pub fn snapshot_copy(&self) -> Item {
-        Item {
-            value: self.value.clone(),
-            expire_at: self.expire_at,
-            access_s: AtomicU32::new(self.access_s.load(Ordering::Relaxed)),
+        if self.access().load(Ordering::Relaxed) != s {
+            self.access().store(s, Ordering::Relaxed);
         }
     }
 
     /// Seconds since the last recorded access.
     pub fn idle_seconds(&self, now_ms: i64) -> i64 {
-        ((now_ms / 1000) as u32).wrapping_sub(self.access_s.load(Ordering::Relaxed)) as i64
+        ((now_ms / 1000) as u32).wrapping_sub(self.access().load(Ordering::Relaxed)) as i64
+    }
+
+    /// Approximate bytes this key occupies: its allocation plus a collection's own.
+    pub fn memory_bytes(&self) -> usize {
+        match self.value() {
+            Some(v) => self.alloc_bytes() + v.memory_bytes() - std::mem::size_of::<Value>(),
+            None => self.alloc_bytes(),
+        }
     }
 }
 
@@ -112,18 +199,23 @@ pub struct KeyRef<'k> {
     pub shard: usize,
 }
 
+/// The hash function of a database (one seed per database).
+pub type KeyHash = foldhash::fast::RandomState;
+
 /// One shard: the index plus the expiry order.
 ///
 /// Every mutation goes through a method that takes the [`Writer`]: it logs the change as an
 /// effect (see [`crate::effect`]) and, while a snapshot runs, first hands the key's old
 /// version to the snapshot. The one exception is [`Shard::get_mut`], whose caller changes
-/// the item in place and logs what it did itself.
-#[derive(Debug, Default)]
+/// the record in place and logs what it did itself.
+#[derive(Debug)]
 pub struct Shard {
     /// The namespace id, for the effects this shard logs.
     db: u32,
-    index: ShardIndex<Item>,
+    index: ShardIndex<Record, KeyHash>,
     expires: BTreeSet<(i64, u64)>,
+    /// Records of a snapshot load not yet in the index (see [`Shard::load`]).
+    staged: Vec<(u64, Record)>,
     /// Copy-before-write state while a snapshot runs (see [`crate::persist`]).
     pub(crate) snap: Mutex<Option<SnapState>>,
 }
@@ -135,17 +227,27 @@ pub struct Shard {
 #[derive(Debug, Default)]
 pub(crate) struct SnapState {
     pub(crate) done: Option<Position>,
-    pub(crate) saved: BTreeMap<Position, Vec<(Key, Option<Item>)>>,
+    pub(crate) saved: BTreeMap<Position, Vec<(Key, Option<Record>)>>,
 }
 
 impl Shard {
-    /// The live (not expired) item for `k`.
+    /// An empty shard of namespace `db`, hashing keys with the namespace's `hasher`.
+    fn new(db: u32, hasher: KeyHash) -> Shard {
+        Shard {
+            db,
+            index: ShardIndex::new(hasher),
+            expires: BTreeSet::new(),
+            staged: Vec::new(),
+            snap: Mutex::new(None),
+        }
+    }
+
+    /// The live (not expired) record for `k`.
     #[inline]
-    pub fn get(&self, k: &KeyRef<'_>, now_ms: i64) -> Option<&Item> {
+    pub fn get(&self, k: &KeyRef<'_>, now_ms: i64) -> Option<&Record> {
         self.index
             .get(k.hash, k.key)
-            .map(|e| &e.value)
-            .filter(|i| !i.is_expired(now_ms))
+            .filter(|r| !r.is_expired(now_ms))
     }
 
     /// Before changing `k`: if a snapshot is running and has not written `k`'s position yet,
@@ -162,37 +264,35 @@ impl Shard {
         if list.iter().any(|(key, _)| &key[..] == k.key) {
             return;
         }
-        let old = self
-            .index
-            .get(k.hash, k.key)
-            .map(|e| e.value.snapshot_copy());
+        let old = self.index.get(k.hash, k.key).cloned();
         list.push((Key::new(k.key), old));
     }
 
-    /// The live item for `k`, for changing in place: the caller logs the effect of what it
-    /// changes. An expired item is deleted first (logged as a delete, counted in
+    /// The live record for `k`, for changing in place: the caller logs the effect of what it
+    /// changes. An expired record is deleted first (logged as a delete, counted in
     /// `expired_keys`), so callers see it as missing.
     pub fn get_mut(
         &mut self,
         k: &KeyRef<'_>,
         now_ms: i64,
         w: &mut Writer<'_>,
-    ) -> Option<&mut Item> {
+    ) -> Option<&mut Record> {
         self.save_for_snapshot(k);
         match self
             .index
-            .get_mut_unless(k.hash, k.key, |i| i.is_expired(now_ms))
+            .get_mut_unless(k.hash, k.key, |r| r.is_expired(now_ms))
         {
-            Ok(found) => found.map(|e| &mut e.value),
+            Ok(found) => found,
             Err(expired) => {
                 // (The field, not `forget_expiry`: `self` is still borrowed by the match.)
-                if expired.value.expire_at != 0 {
-                    self.expires.remove(&(expired.value.expire_at, k.hash));
+                let at = expired.expire_at();
+                if at != 0 {
+                    self.expires.remove(&(at, k.hash));
                 }
                 if let Some(mut r) = w.record() {
                     r.del_expired(self.db, k.key);
                 }
-                if matches!(expired.value.value, Value::Stream(_)) {
+                if matches!(expired.value(), Some(Value::Stream(_))) {
                     w.signal_ready(self.db, k.key);
                 }
                 w.ks.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
@@ -211,66 +311,97 @@ impl Shard {
         self.get(k, now_ms).is_some()
     }
 
-    /// Store `item` under `k`, replacing any previous item (and its expiry). Logged as a set.
-    pub fn insert(&mut self, k: &KeyRef<'_>, item: Item, w: &mut Writer<'_>) -> Option<Item> {
+    /// Store `item` under `k`, replacing any previous value (and its expiry). Logged as a set.
+    /// Returns the record it replaced.
+    pub fn insert(&mut self, k: &KeyRef<'_>, item: Item, w: &mut Writer<'_>) -> Option<Record> {
+        self.insert_record(k, Record::from_item(k.key, item), w)
+    }
+
+    /// [`Shard::insert`] of a record already built for `k` (a plain SET builds it straight
+    /// from the argument bytes).
+    pub fn insert_record(
+        &mut self,
+        k: &KeyRef<'_>,
+        record: Record,
+        w: &mut Writer<'_>,
+    ) -> Option<Record> {
         self.save_for_snapshot(k);
+        let expire_at = record.expire_at();
         if let Some(mut r) = w.record() {
-            r.set(self.db, k.key, &item.value, item.expire_at);
+            r.set(self.db, k.key, record.view(), expire_at);
         }
         if matches!(
-            item.value,
-            Value::List(_) | Value::ZSet(_) | Value::Stream(_)
+            record.value(),
+            Some(Value::List(_) | Value::ZSet(_) | Value::Stream(_))
         ) {
             w.signal_ready(self.db, k.key);
         }
-        if item.expire_at != 0 {
-            self.expires.insert((item.expire_at, k.hash));
+        if expire_at != 0 {
+            self.expires.insert((expire_at, k.hash));
         }
-        let old = self.index.insert(k.hash, k.key, item);
+        let old = self.index.insert(k.hash, record);
         if let Some(old) = &old {
-            if matches!(old.value, Value::Stream(_)) {
+            if matches!(old.value(), Some(Value::Stream(_))) {
                 // Readers blocked on the stream it replaced look again (XREADGROUP answers).
                 w.signal_ready(self.db, k.key);
             }
-            if old.expire_at != 0 {
-                self.forget_expiry(old.expire_at, k.hash);
+            let at = old.expire_at();
+            if at != 0 {
+                self.forget_expiry(at, k.hash);
             }
         }
         old
     }
 
-    /// Store `item` while loading a snapshot: not logged, no snapshot can be running.
-    pub(crate) fn load(&mut self, k: &KeyRef<'_>, item: Item) {
-        if item.expire_at != 0 {
-            self.expires.insert((item.expire_at, k.hash));
+    /// Store `record` (whose key `k` names) while loading a snapshot: not logged, no snapshot
+    /// can be running.
+    /// (Until [`Shard::finish_load`] the record is only staged: not yet visible.)
+    pub(crate) fn load(&mut self, k: &KeyRef<'_>, record: Record) {
+        let at = record.expire_at();
+        if at != 0 {
+            self.expires.insert((at, k.hash));
         }
-        if let Some(old) = self.index.insert_unordered(k.hash, k.key, item) {
-            if old.expire_at != 0 {
-                self.forget_expiry(old.expire_at, k.hash);
+        self.staged.push((k.hash, record));
+    }
+
+    /// End of a load: the staged records go into the index in one bulk insert (see
+    /// [`ShardIndex::insert_bulk`]: no growth, so no stored key is rehashed).
+    pub(crate) fn finish_load(&mut self) {
+        let staged = std::mem::take(&mut self.staged);
+        if staged.is_empty() {
+            return;
+        }
+        let mut replaced: Vec<(u64, Record)> = Vec::new();
+        self.index
+            .insert_bulk(staged, |h, old| replaced.push((h, old)));
+        for (h, old) in replaced {
+            // A key loaded twice: drop the replaced version's expiry unless the survivor has
+            // the same one.
+            let old_at = old.expire_at();
+            let kept = self.index.get(h, old.key()).map(Record::expire_at);
+            if old_at != 0 && kept != Some(old_at) {
+                self.forget_expiry(old_at, h);
             }
         }
+        self.staged.shrink_to_fit();
     }
 
-    /// End of a load: put the loaded keys in order (see [`ShardIndex::insert_unordered`]).
-    pub(crate) fn finish_load(&mut self) {
-        self.index.rebuild_order();
-    }
-
-    /// Remove `k`, returning its item (expired or not). Logged as a delete when it existed.
-    pub fn remove(&mut self, k: &KeyRef<'_>, w: &mut Writer<'_>) -> Option<Item> {
+    /// Remove `k`, returning its record (expired or not). Logged as a delete when it existed.
+    pub fn remove(&mut self, k: &KeyRef<'_>, w: &mut Writer<'_>) -> Option<Record> {
         self.save_for_snapshot(k);
         let e = self.index.remove(k.hash, k.key)?;
         if let Some(mut r) = w.record() {
             r.del(self.db, k.key);
         }
-        if matches!(e.value.value, Value::Stream(_)) {
+        if matches!(e.value(), Some(Value::Stream(_))) {
             // A client blocked in XREADGROUP on it gets its NOGROUP error now.
             w.signal_ready(self.db, k.key);
         }
-        if e.value.expire_at != 0 {
-            self.forget_expiry(e.value.expire_at, k.hash);
+        let at = e.expire_at();
+        if at != 0 {
+            self.forget_expiry(at, k.hash);
         }
-        Some(e.value)
+        Some(e)
     }
 
     /// Set (or with 0, clear) the expiry of an existing key. Returns false if absent.
@@ -283,7 +414,8 @@ impl Shard {
         if let Some(mut r) = w.record() {
             r.expire(self.db, k.key, expire_at);
         }
-        let old = std::mem::replace(&mut e.value.expire_at, expire_at);
+        let old = e.expire_at();
+        e.set_expire_at(expire_at);
         if old != 0 {
             self.forget_expiry(old, k.hash);
         }
@@ -315,22 +447,22 @@ impl Shard {
         self.expires.len()
     }
 
-    /// Visit entries in position order from `from`; see [`ShardIndex::scan_from`].
-    pub fn scan_from(
-        &self,
+    /// Visit records in position order from `from`; see [`ShardIndex::scan_from`].
+    pub fn scan_from<'a>(
+        &'a self,
         from: Position,
-        visit: impl FnMut(&Entry<Item>) -> bool,
+        visit: impl FnMut(Position, &'a Record) -> bool,
     ) -> Option<Position> {
         self.index.scan_from(from, visit)
     }
 
-    /// Every entry, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = &Entry<Item>> {
+    /// Every record, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Record> {
         self.index.iter()
     }
 
-    /// An entry at or after position `from` (wrapping), live or not.
-    pub fn entry_near(&self, from: Position) -> Option<&Entry<Item>> {
+    /// A record at or after position `from` (wrapping), live or not.
+    pub fn entry_near(&self, from: Position) -> Option<&Record> {
         self.index.entry_near(from)
     }
 
@@ -338,14 +470,19 @@ impl Shard {
     /// keys it has not written yet.
     fn clear(&mut self) {
         if let Some(st) = self.snap.get_mut().as_mut() {
-            for e in self.index.iter() {
-                let pos = e.position();
-                if st.done.is_some_and(|d| pos <= d) {
-                    continue;
-                }
+            let mut pending: Vec<(Position, &Record)> = Vec::new();
+            let done = st.done;
+            self.index
+                .scan_from(done.map_or(0, |d| d.saturating_add(1)), |p, r| {
+                    if done.is_none_or(|d| p > d) {
+                        pending.push((p, r));
+                    }
+                    true
+                });
+            for (pos, r) in pending {
                 let list = st.saved.entry(pos).or_default();
-                if !list.iter().any(|(key, _)| key[..] == e.key[..]) {
-                    list.push((e.key.clone(), Some(e.value.snapshot_copy())));
+                if !list.iter().any(|(key, _)| key[..] == *r.key()) {
+                    list.push((Key::new(r.key()), Some(r.clone())));
                 }
             }
         }
@@ -367,8 +504,8 @@ impl Shard {
             self.expires.pop_first();
             let mut victims: Vec<Key> = Vec::new();
             for e in self.index.with_hash(hash) {
-                if e.value.expire_at == at {
-                    victims.push(e.key.clone());
+                if e.expire_at() == at {
+                    victims.push(Key::new(e.key()));
                 }
             }
             for key in victims {
@@ -382,7 +519,7 @@ impl Shard {
                     if let Some(mut r) = w.record() {
                         r.del_expired(self.db, &key);
                     }
-                    if matches!(gone.value.value, Value::Stream(_)) {
+                    if matches!(gone.value(), Some(Value::Stream(_))) {
                         w.signal_ready(self.db, &key);
                     }
                     deleted += 1;
@@ -397,11 +534,7 @@ impl Shard {
 
     /// Approximate bytes used by this shard (index structures, keys and values).
     pub fn memory_bytes(&self) -> usize {
-        let payload: usize = self
-            .index
-            .iter()
-            .map(|e| e.key.len() + e.value.value.memory_bytes())
-            .sum();
+        let payload: usize = self.index.iter().map(|r| r.memory_bytes()).sum();
         self.index.overhead_bytes() + payload + self.expires.len() * 24
     }
 }
@@ -427,23 +560,19 @@ pub struct Db {
     /// The namespace name (`default` for 0, the number for 1..15).
     pub name: String,
     shards: Box<[RwLock<Shard>]>,
-    hasher: foldhash::fast::RandomState,
+    hasher: KeyHash,
 }
 
 impl Db {
     fn new(id: u32, name: String) -> Db {
+        let hasher = KeyHash::default();
         Db {
             id,
             name,
             shards: (0..SHARDS)
-                .map(|_| {
-                    RwLock::new(Shard {
-                        db: id,
-                        ..Shard::default()
-                    })
-                })
+                .map(|_| RwLock::new(Shard::new(id, hasher)))
                 .collect(),
-            hasher: foldhash::fast::RandomState::default(),
+            hasher,
         }
     }
 
@@ -543,15 +672,15 @@ impl Db {
         cursor: u64,
         count: usize,
         now_ms: i64,
-        mut visit: impl FnMut(&Entry<Item>),
+        mut visit: impl FnMut(&Record),
     ) -> u64 {
         let count = count.max(1);
         let (mut from, mut shard) = decode_cursor(cursor);
         let mut seen = 0usize;
         while shard < SHARDS {
             let guard = self.read(shard);
-            let next = guard.scan_from(from, |e| {
-                if !e.value.is_expired(now_ms) {
+            let next = guard.scan_from(from, |_, e| {
+                if !e.is_expired(now_ms) {
                     visit(e);
                 }
                 seen += 1;
@@ -598,15 +727,15 @@ impl Db {
             for _ in 0..8 {
                 let from = rand::random::<Position>();
                 if let Some(e) = guard.entry_near(from) {
-                    if !e.value.is_expired(now_ms) {
-                        return Some(e.key.clone());
+                    if !e.is_expired(now_ms) {
+                        return Some(Key::new(e.key()));
                     }
                 }
             }
             let live = guard
                 .iter()
-                .find(|e| !e.value.is_expired(now_ms))
-                .map(|e| e.key.clone());
+                .find(|e| !e.is_expired(now_ms))
+                .map(|e| Key::new(e.key()));
             if live.is_some() {
                 return live;
             }
@@ -1089,7 +1218,7 @@ impl Keyspace {
         shard
             .index
             .get(k.hash, k.key)
-            .is_some_and(|e| e.value.is_expired(self.now_ms()))
+            .is_some_and(|e| e.is_expired(self.now_ms()))
     }
 
     /// Before a flush of `db` (all namespaces when `None`): marks the watchers of keys that
@@ -1337,6 +1466,41 @@ mod tests {
     }
 
     #[test]
+    fn records_hold_strings_as_bytes_and_switch_type_in_place() {
+        // A stored string is bytes in its record; replacing it with a collection (and back)
+        // keeps the key, the expiry and the access time, and into_item gives the value back.
+        let (_clock, ks) = ks();
+        let db = ks.db(0).cloned().expect("db0");
+        put(&ks, &db, "k", 5_000_000);
+        let k = db.locate(b"k");
+        let mut w = ks.writer();
+        let mut sh = db.write(k.shard, &w);
+        let r = sh.get_mut(&k, ks.now_ms(), &mut w).expect("present");
+        assert!(matches!(
+            r.view(),
+            ValueRef::Str {
+                data: b"v",
+                raw: false
+            }
+        ));
+        assert_eq!(r.view().type_name(), "string");
+        r.replace_value(Value::Hash(crate::types::hash::Hash::default()));
+        assert_eq!(r.key(), b"k");
+        assert_eq!(r.expire_at(), 5_000_000);
+        assert!(matches!(r.value(), Some(Value::Hash(_))));
+        assert_eq!(r.view().type_name(), "hash");
+        r.replace_value(Value::string(&[7u8; 300]));
+        assert_eq!(r.as_str().map(<[u8]>::len), Some(300));
+        let grown = r.resize_str(310, true);
+        assert_eq!(grown[300..], [0u8; 10]);
+        assert_eq!(r.view().encoding(), "raw");
+        let item = sh.remove(&k, &mut w).expect("removed").into_item();
+        assert_eq!(item.expire_at, 5_000_000);
+        assert!(matches!(item.value, Value::Str { raw: true, .. }));
+        assert_eq!(item.value.as_str().map(|d| d.len()), Some(310));
+    }
+
+    #[test]
     fn scan_returns_every_key_once_without_churn() {
         // A full SCAN over a quiet keyspace returns each key exactly once.
         let (_c, ks) = ks();
@@ -1349,7 +1513,7 @@ mod tests {
         let mut calls = 0;
         loop {
             cursor = db.scan(cursor, 100, ks.now_ms(), |e| {
-                *seen.entry(e.key.to_vec()).or_insert(0) += 1;
+                *seen.entry(e.key().to_vec()).or_insert(0) += 1;
             });
             calls += 1;
             if cursor == 0 {

@@ -35,7 +35,8 @@ use std::sync::Arc;
 
 use crate::effect::{put_bytes, put_ivarint, put_uvarint, put_value, Cursor, DecodeError};
 use crate::index::Position;
-use crate::keyspace::{Db, Item, Keyspace, SnapState, SHARDS};
+use crate::keyspace::{Db, Keyspace, Record, SnapState, SHARDS};
+use crate::value::ValueRef;
 
 /// Positions written per batch (and so the longest a writer of one shard waits).
 pub const BATCH: usize = 256;
@@ -44,11 +45,28 @@ pub const BATCH: usize = 256;
 const APP_META_VERSION: u8 = 2;
 
 /// Appends one snapshot entry.
-pub fn encode_entry(out: &mut Vec<u8>, db: u32, key: &[u8], item: &Item) {
+pub fn encode_entry(out: &mut Vec<u8>, db: u32, key: &[u8], value: ValueRef<'_>, expire_at: i64) {
     put_uvarint(out, u64::from(db));
     put_bytes(out, key);
-    put_ivarint(out, item.expire_at);
-    put_value(out, &item.value);
+    put_ivarint(out, expire_at);
+    put_value(out, value);
+}
+
+/// Decodes one entry straight into the record that stores it: a string's bytes are copied
+/// once, from the snapshot into the record.
+fn decode_record(entry: &[u8]) -> Result<(u32, &[u8], Record), LoadError> {
+    let mut c = Cursor::new(entry);
+    let db = c.u32("db")?;
+    let key = c.bytes()?;
+    let expire_at = c.ivarint()?;
+    let record = match c.value_ref()? {
+        Ok((data, raw)) => Record::new_str(key, data, raw, expire_at, 0),
+        Err(v) => Record::new_value(key, v, expire_at, 0),
+    };
+    if !c.is_at_end() {
+        return Err(LoadError::Trailing(entry.len() - c.pos()));
+    }
+    Ok((db, key, record))
 }
 
 /// A snapshot in progress: the shards are armed; [`SnapshotJob::write`] walks them. Dropping
@@ -150,13 +168,12 @@ fn walk_batch(db: &Db, i: usize, buf: &mut Vec<u8>, ends: &mut Vec<usize>) -> bo
     let from = st.done.map_or(0, |d| d + 1);
     let mut n = 0;
     let saved = &st.saved;
-    let next = guard.scan_from(from, |e| {
-        let pos = e.position();
+    let next = guard.scan_from(from, |pos, e| {
         let changed = saved
             .get(&pos)
-            .is_some_and(|l| l.iter().any(|(k, _)| k[..] == e.key[..]));
+            .is_some_and(|l| l.iter().any(|(k, _)| k[..] == *e.key()));
         if !changed {
-            encode_entry(buf, db.id, &e.key, &e.value);
+            encode_entry(buf, db.id, e.key(), e.view(), e.expire_at());
             ends.push(buf.len());
         }
         n += 1;
@@ -167,7 +184,7 @@ fn walk_batch(db: &Db, i: usize, buf: &mut Vec<u8>, ends: &mut Vec<usize>) -> bo
     for p in positions {
         for (key, item) in st.saved.remove(&p).unwrap_or_default() {
             if let Some(item) = item {
-                encode_entry(buf, db.id, &key, &item);
+                encode_entry(buf, db.id, &key, item.view(), item.expire_at());
                 ends.push(buf.len());
             }
         }
@@ -323,14 +340,10 @@ pub fn loader<'a>(ks: &'a Keyspace, app: &[u8]) -> Result<Loader<'a>, LoadError>
 impl Loader<'_> {
     /// Decodes one entry and stores it (replacing a key loaded before).
     pub fn add(&self, entry: &[u8]) -> Result<(), LoadError> {
-        let e = decode_entry(entry)?;
-        let db = self
-            .dbs
-            .get(&e.db)
-            .ok_or(LoadError::NoSuchNamespace(e.db))?;
-        let k = db.locate(e.key);
-        db.write_for_load(k.shard)
-            .load(&k, Item::with_expiry(e.value, e.expire_at, 0));
+        let (id, key, record) = decode_record(entry)?;
+        let db = self.dbs.get(&id).ok_or(LoadError::NoSuchNamespace(id))?;
+        let k = db.locate(key);
+        db.write_for_load(k.shard).load(&k, record);
         Ok(())
     }
 
@@ -341,7 +354,7 @@ impl Loader<'_> {
 }
 
 impl Drop for Loader<'_> {
-    /// Orders the loaded keys, shard by shard (on every way out, so that a failed load
+    /// Puts the loaded keys in the index, shard by shard (on every way out, so that a failed load
     /// leaves no key that SCAN or a snapshot cannot see).
     fn drop(&mut self) {
         for db in self.dbs.values() {
@@ -375,8 +388,11 @@ mod tests {
     fn set(ks: &Keyspace, db: &Db, key: &[u8], val: &[u8]) {
         let mut w = ks.writer();
         let k = db.locate(key);
-        db.write(k.shard, &w)
-            .insert(&k, Item::new(Value::string(val), 0), &mut w);
+        db.write(k.shard, &w).insert(
+            &k,
+            crate::keyspace::Item::new(Value::string(val), 0),
+            &mut w,
+        );
     }
 
     fn del(ks: &Keyspace, db: &Db, key: &[u8]) {
@@ -391,13 +407,8 @@ mod tests {
         for db in ks.all_dbs() {
             for i in 0..SHARDS {
                 for e in db.read(i).iter() {
-                    let v = e
-                        .value
-                        .value
-                        .as_str()
-                        .map(|b| b.to_vec())
-                        .unwrap_or_default();
-                    out.push((db.id, e.key.to_vec(), v, e.value.expire_at));
+                    let v = e.as_str().map(|b| b.to_vec()).unwrap_or_default();
+                    out.push((db.id, e.key().to_vec(), v, e.expire_at()));
                 }
             }
         }
@@ -460,7 +471,7 @@ mod tests {
         let (mut cursor, mut scanned) = (0u64, std::collections::HashSet::new());
         loop {
             cursor = db0.scan(cursor, 100, 0, |e| {
-                scanned.insert(e.key.to_vec());
+                scanned.insert(e.key().to_vec());
             });
             if cursor == 0 {
                 break;
@@ -525,13 +536,13 @@ mod tests {
         let ks = ks();
         let l = loader(&ks, &[APP_META_VERSION, 0, 0]).expect("meta");
         let mut e = Vec::new();
-        let item = Item::new(Value::string(b"v"), 0);
-        encode_entry(&mut e, 0, b"k", &item);
+        let item = Value::string(b"v");
+        encode_entry(&mut e, 0, b"k", item.as_ref(), 0);
         for cut in 0..e.len() {
             assert!(l.add(&e[..cut]).is_err());
         }
         let mut bad_db = Vec::new();
-        encode_entry(&mut bad_db, 999, b"k", &item);
+        encode_entry(&mut bad_db, 999, b"k", item.as_ref(), 0);
         assert_eq!(l.add(&bad_db), Err(LoadError::NoSuchNamespace(999)));
         assert!(l.add(&e).is_ok());
         assert!(loader(&ks, &[9]).is_err());

@@ -165,6 +165,15 @@ impl Value {
         }
     }
 
+    /// The value, borrowed as a stored value is seen.
+    #[inline]
+    pub fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Str { data, raw } => ValueRef::Str { data, raw: *raw },
+            v => ValueRef::Coll(v),
+        }
+    }
+
     /// The bytes of a string value; `None` for other types.
     pub fn as_str(&self) -> Option<&StrBuf> {
         match self {
@@ -188,15 +197,7 @@ impl Value {
     /// The name OBJECT ENCODING answers with, as Redis 7 would choose it.
     pub fn encoding(&self) -> &'static str {
         match self {
-            Value::Str { data, raw } => {
-                if !raw && data.len() <= 20 && crate::num::parse_i64(data).is_some() {
-                    "int"
-                } else if !raw && data.len() <= EMBSTR_MAX_BYTES {
-                    "embstr"
-                } else {
-                    "raw"
-                }
-            }
+            Value::Str { data, raw } => str_encoding(data, *raw),
             Value::Hash(h) => h.encoding(),
             Value::List(l) => l.encoding(),
             Value::Set(s) => s.encoding(),
@@ -230,6 +231,72 @@ impl Value {
             Value::Set(s) => s.len(),
             Value::ZSet(z) => z.len(),
             Value::Stream(s) => s.len() as usize,
+        }
+    }
+}
+
+/// The name OBJECT ENCODING gives a string, as Redis 7 would choose it.
+fn str_encoding(data: &[u8], raw: bool) -> &'static str {
+    if !raw && data.len() <= 20 && crate::num::parse_i64(data).is_some() {
+        "int"
+    } else if !raw && data.len() <= EMBSTR_MAX_BYTES {
+        "embstr"
+    } else {
+        "raw"
+    }
+}
+
+/// A value borrowed from where it is stored: a string's bytes (a stored string is bytes in
+/// its key's record, not a [`Value`]) or a collection.
+#[derive(Debug, Clone, Copy)]
+pub enum ValueRef<'a> {
+    /// A string; `raw` as in [`Value::Str`].
+    Str { data: &'a [u8], raw: bool },
+    /// Any other type (never `Value::Str`).
+    Coll(&'a Value),
+}
+
+impl ValueRef<'_> {
+    /// An owned copy.
+    pub fn to_value(self) -> Value {
+        match self {
+            ValueRef::Str { data, raw } => Value::Str {
+                data: StrBuf::new(data),
+                raw,
+            },
+            ValueRef::Coll(v) => v.clone(),
+        }
+    }
+
+    /// The bytes of a string; `None` for other types.
+    pub fn as_str(&self) -> Option<&[u8]> {
+        match self {
+            ValueRef::Str { data, .. } => Some(data),
+            ValueRef::Coll(_) => None,
+        }
+    }
+
+    /// The name TYPE answers with.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ValueRef::Str { .. } => "string",
+            ValueRef::Coll(v) => v.type_name(),
+        }
+    }
+
+    /// The name OBJECT ENCODING answers with.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            ValueRef::Str { data, raw } => str_encoding(data, *raw),
+            ValueRef::Coll(v) => v.encoding(),
+        }
+    }
+
+    /// Number of elements of a collection (1 for a string).
+    pub fn elements(&self) -> usize {
+        match self {
+            ValueRef::Str { .. } => 1,
+            ValueRef::Coll(v) => v.elements(),
         }
     }
 }

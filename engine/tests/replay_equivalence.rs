@@ -55,8 +55,8 @@ fn dump(ks: &Keyspace) -> Dump {
             for e in db.read(i).iter() {
                 // The full value encoding: type, contents and iteration order.
                 let mut v = Vec::new();
-                put_value(&mut v, &e.value.value);
-                out.push((db.id, e.key.to_vec(), v, e.value.expire_at));
+                put_value(&mut v, e.view());
+                out.push((db.id, e.key().to_vec(), v, e.expire_at()));
             }
         }
     }

@@ -828,8 +828,8 @@ fn stream_keys_gone(s: &Session, on: &BlockOn) -> Option<bool> {
     for key in &on.keys {
         let k = s.db.locate(key);
         let sh = s.db.read(k.shard);
-        match sh.get(&k, now).map(|i| &i.value) {
-            Some(vole_engine::value::Value::Stream(_)) => {}
+        match sh.get(&k, now).map(|i| i.value()) {
+            Some(Some(vole_engine::value::Value::Stream(_))) => {}
             None if !group => {}
             _ => return Some(group),
         }

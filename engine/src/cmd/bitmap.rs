@@ -33,15 +33,17 @@ pub fn bit_offset(arg: &[u8], hash_bits: Option<u32>, max_bytes: usize) -> Resul
 }
 
 /// The string at `k` for reading: None when missing, WRONGTYPE for other types.
-fn read_str(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Bytes>, CmdError> {
+/// `f` runs on the bytes under the shard's read lock (a bitmap can be large: no copy).
+fn read_str<T>(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    f: impl FnOnce(&[u8]) -> T,
+) -> Result<Option<T>, CmdError> {
     let k = ctx.db.locate(key);
     let sh = ctx.db.read(k.shard);
     let v = match sh.get(&k, ctx.now_ms) {
         None => None,
-        Some(item) => match &item.value {
-            Value::Str { data, .. } => Some(data.to_bytes()),
-            _ => return Err(CmdError::WrongType),
-        },
+        Some(item) => Some(f(item.as_str().ok_or(CmdError::WrongType)?)),
     };
     drop(sh);
     note_lookup(ctx, v.is_some());
@@ -63,19 +65,15 @@ fn with_bits<T>(
     let now = ctx.now_ms;
     match sh.get_mut(&k, now, &mut w) {
         Some(item) => {
-            let Value::Str { data, raw } = &mut item.value else {
+            let Some(old_len) = item.as_str().map(<[u8]>::len) else {
                 return Err(CmdError::WrongType);
             };
             // Redis turns a shared or int-encoded string into a private raw one first.
-            let was_shared = !*raw;
-            let mut buf = std::mem::take(data).into_mut();
-            let old_len = buf.len();
+            let was_shared = !item.is_raw();
             let grew = old_len < min_len;
-            if grew {
-                buf.resize(min_len, 0);
-            }
-            let (out, changed) = f(&mut buf);
-            let buf = buf.freeze();
+            // In place; the record grows (zero-filled) when the bits reach past its end.
+            let buf = item.resize_str(old_len.max(min_len), true);
+            let (out, changed) = f(buf);
             // The range to log: what changed, widened to the grown tail and (for a value
             // that just became raw) at least one byte so replay marks it raw too.
             let mut range = changed;
@@ -91,8 +89,6 @@ fn with_bits<T>(
                     r.setrange(ctx.db.id, key, lo as u64, slice);
                 }
             }
-            *data = StrBuf::from(buf);
-            *raw = true;
             Ok((out, changed.is_some() || grew))
         }
         None => {
@@ -138,10 +134,8 @@ pub fn setbit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// GETBIT key offset
 pub fn getbit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let offset = bit_offset(&args[2], None, ctx.limits.proto_max_bulk_len_bytes)?;
-    let Some(s) = read_str(ctx, &args[1])? else {
-        return Ok(Reply::Int(0));
-    };
-    Ok(Reply::Int(i64::from(get_bit(&s, offset))))
+    let bit = read_str(ctx, &args[1], |s| get_bit(s, offset))?;
+    Ok(Reply::Int(bit.map_or(0, i64::from)))
 }
 
 /// The bit at `offset` (0 past the end).
@@ -246,21 +240,19 @@ pub fn bitcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         _ => return Err(CmdError::Syntax),
     };
-    let Some(s) = read_str(ctx, &args[1])? else {
-        return Ok(Reply::Int(0));
-    };
-    let r = match range {
-        None => bit_range(s.len(), 0, -1, false),
-        Some((start, end, unit)) => {
-            if start < 0 && end < 0 && start > end {
-                return Ok(Reply::Int(0));
+    let n = read_str(ctx, &args[1], |s| {
+        let r = match range {
+            None => bit_range(s.len(), 0, -1, false),
+            Some((start, end, unit)) => {
+                if start < 0 && end < 0 && start > end {
+                    return 0;
+                }
+                bit_range(s.len(), start, end, unit)
             }
-            bit_range(s.len(), start, end, unit)
-        }
-    };
-    Ok(Reply::Int(
-        r.map_or(0, |(a, b)| count_bits(&s, a, b) as i64),
-    ))
+        };
+        r.map_or(0, |(a, b)| count_bits(s, a, b) as i64)
+    })?;
+    Ok(Reply::Int(n.unwrap_or(0)))
 }
 
 /// BITPOS key bit [start [end [BYTE | BIT]]]
@@ -286,18 +278,18 @@ pub fn bitpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         _ => return Err(CmdError::Syntax),
     };
-    let Some(s) = read_str(ctx, &args[1])? else {
-        return Ok(Reply::Int(if bit == 1 { -1 } else { 0 }));
-    };
-    let Some((a, b)) = bit_range(s.len(), start, end.unwrap_or(-1), unit) else {
-        return Ok(Reply::Int(-1));
-    };
-    Ok(Reply::Int(match find_bit(&s, bit, a, b) {
-        Some(p) => p as i64,
-        // Looking for a clear bit with no end given: the string continues with zeros.
-        None if bit == 0 && end.is_none() => (b + 1) as i64,
-        None => -1,
-    }))
+    let pos = read_str(ctx, &args[1], |s| {
+        let Some((a, b)) = bit_range(s.len(), start, end.unwrap_or(-1), unit) else {
+            return -1;
+        };
+        match find_bit(s, bit, a, b) {
+            Some(p) => p as i64,
+            // Looking for a clear bit with no end given: the string continues with zeros.
+            None if bit == 0 && end.is_none() => (b + 1) as i64,
+            None => -1,
+        }
+    })?;
+    Ok(Reply::Int(pos.unwrap_or(if bit == 1 { -1 } else { 0 })))
 }
 
 /// BITOP <AND | OR | XOR | NOT> destkey key [key ...]
@@ -336,10 +328,9 @@ pub fn bitop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     for k in &srcs {
         let v = match guards.shard(k).get(k, now) {
             None => None,
-            Some(item) => match &item.value {
-                Value::Str { data, .. } => Some(data.to_bytes()),
-                _ => return Err(CmdError::WrongType),
-            },
+            Some(item) => Some(Bytes::copy_from_slice(
+                item.as_str().ok_or(CmdError::WrongType)?,
+            )),
         };
         inputs.push(v);
     }
@@ -619,12 +610,13 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: &[Bytes], ro: bool) -> CmdResult {
         j += 3;
     }
     if !writes {
-        let s = read_str(ctx, &args[1])?.unwrap_or_default();
-        return Ok(Reply::Array(
+        let read = |s: &[u8]| -> Vec<Reply> {
             ops.iter()
-                .map(|o| Reply::Int(o.ty.value_of(get_field(&s, o.offset, o.ty.bits))))
-                .collect(),
-        ));
+                .map(|o| Reply::Int(o.ty.value_of(get_field(s, o.offset, o.ty.bits))))
+                .collect()
+        };
+        let replies = read_str(ctx, &args[1], read)?.unwrap_or_else(|| read(&[]));
+        return Ok(Reply::Array(replies));
     }
     if ro {
         return Err(CmdError::err(

@@ -27,8 +27,8 @@ fn hash_of<'s>(
 ) -> Result<Option<&'s Hash>, CmdError> {
     match sh.get(k, now) {
         None => Ok(None),
-        Some(item) => match &item.value {
-            Value::Hash(h) => {
+        Some(item) => match item.value() {
+            Some(Value::Hash(h)) => {
                 if !no_touch {
                     item.touch(now);
                 }
@@ -50,8 +50,8 @@ fn hash_mut<'s>(
         None => Ok(None),
         Some(item) => {
             item.touch(now);
-            match &mut item.value {
-                Value::Hash(h) => Ok(Some(h)),
+            match item.value_mut() {
+                Some(Value::Hash(h)) => Ok(Some(h)),
                 _ => Err(CmdError::WrongType),
             }
         }

@@ -23,9 +23,9 @@
 use bytes::Bytes;
 
 use super::{note_dirty, note_lookup, Ctx};
-use crate::keyspace::{Item, KeyRef, Writer};
+use crate::keyspace::{Item, KeyRef, Record, Writer};
 use crate::reply::{CmdError, CmdResult, Reply};
-use crate::value::{StrBuf, Value};
+use crate::value::{StrBuf, Value, ValueRef};
 
 /// Header bytes.
 pub const HDR: usize = 16;
@@ -477,8 +477,8 @@ fn log_change(w: &mut Writer<'_>, db: u32, key: &[u8], old: &[u8], new: &[u8], e
         r.set(
             db,
             key,
-            &Value::Str {
-                data: StrBuf::new(new),
+            ValueRef::Str {
+                data: new,
                 raw: true,
             },
             expire_at,
@@ -497,13 +497,13 @@ fn log_change(w: &mut Writer<'_>, db: u32, key: &[u8], old: &[u8], new: &[u8], e
 }
 
 /// The HLL string at `k` in a write-locked shard: None when missing; WRONGTYPE errors.
-fn hll_at(item: Option<&Item>) -> Result<Option<Bytes>, CmdError> {
+fn hll_at(item: Option<&Record>) -> Result<Option<Bytes>, CmdError> {
     match item {
         None => Ok(None),
-        Some(item) => match &item.value {
-            Value::Str { data, .. } if is_hll(data) => Ok(Some(data.to_bytes())),
-            Value::Str { .. } => Err(not_hll_err()),
-            _ => Err(CmdError::WrongType),
+        Some(item) => match item.as_str() {
+            Some(data) if is_hll(data) => Ok(Some(Bytes::copy_from_slice(data))),
+            Some(_) => Err(not_hll_err()),
+            None => Err(CmdError::WrongType),
         },
     }
 }
@@ -542,19 +542,14 @@ pub fn pfadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         sh.insert(&k, Item::new(value, now), &mut w);
     } else if let (Some(old), Some(item)) = (&existing, sh.get_mut(&k, now, &mut w)) {
         if old[..] != v[..] {
-            log_change(&mut w, ctx.db.id, &args[1], old, &v, item.expire_at);
-            item.value = Value::Str {
-                data: StrBuf::from(v),
-                raw: true,
-            };
-        } else if let Value::Str { raw, data } = &mut item.value {
+            log_change(&mut w, ctx.db.id, &args[1], old, &v, item.expire_at());
+            item.set_str(&v, true);
+        } else if !item.is_raw() {
             // Redis unshares the value into a raw string even when nothing changes.
-            if !*raw {
-                *raw = true;
-                let one = data.get(..1).map(<[u8]>::to_vec).unwrap_or_default();
-                if let Some(mut r) = w.record() {
-                    r.setrange(ctx.db.id, &args[1], 0, &one);
-                }
+            let len = old.len();
+            let one = item.resize_str(len, true).get(..1).map(<[u8]>::to_vec);
+            if let Some(mut r) = w.record() {
+                r.setrange(ctx.db.id, &args[1], 0, &one.unwrap_or_default());
             }
         }
     }
@@ -610,11 +605,8 @@ pub fn pfcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let n = count(&s).map_err(|_| corrupt_err())?;
     let mut v = s.to_vec();
     v[8..16].copy_from_slice(&n.to_le_bytes());
-    log_change(&mut w, ctx.db.id, &args[1], &s, &v, item.expire_at);
-    item.value = Value::Str {
-        data: StrBuf::from(v),
-        raw: true,
-    };
+    log_change(&mut w, ctx.db.id, &args[1], &s, &v, item.expire_at());
+    item.set_str(&v, true);
     drop(sh);
     drop(w);
     note_lookup(ctx, true);
@@ -658,12 +650,9 @@ pub fn pfmerge(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                     r.setrange(ctx.db.id, &args[1], 15, &v[15..16]);
                 }
             } else {
-                log_change(&mut w, ctx.db.id, &args[1], old, &v, item.expire_at);
+                log_change(&mut w, ctx.db.id, &args[1], old, &v, item.expire_at());
             }
-            item.value = Value::Str {
-                data: StrBuf::from(v),
-                raw: true,
-            };
+            item.set_str(&v, true);
         }
         _ => {
             let value = Value::Str {

@@ -9,9 +9,9 @@ use bytes::Bytes;
 
 use super::{int_arg, is, name_of, Ctx};
 use crate::glob::{is_match_all, GlobPattern};
-use crate::keyspace::{Item, KeyRef, NUMBERED_DBS};
+use crate::keyspace::{Item, KeyRef, Record, NUMBERED_DBS};
 use crate::reply::{CmdError, CmdResult, Reply};
-use crate::value::Value;
+use crate::value::ValueRef;
 
 fn dirty(ctx: &Ctx<'_>, n: u64) {
     if n > 0 {
@@ -69,7 +69,7 @@ pub fn type_(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let sh = ctx.db.read(k.shard);
     let t = sh
         .get(&k, ctx.now_ms)
-        .map_or("none", |i| i.value.type_name());
+        .map_or("none", |i| i.view().type_name());
     Ok(Reply::status(t))
 }
 
@@ -81,8 +81,8 @@ pub fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     for shard in 0..crate::keyspace::SHARDS {
         let sh = ctx.db.read(shard);
         for e in sh.iter() {
-            if !e.value.is_expired(ctx.now_ms) && (all || pattern.matches(&e.key)) {
-                out.push(Reply::bulk(&e.key));
+            if !e.is_expired(ctx.now_ms) && (all || pattern.matches(e.key())) {
+                out.push(Reply::bulk(e.key()));
             }
         }
     }
@@ -124,16 +124,16 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut keys = Vec::new();
     let next = ctx.db.scan(cursor, count, ctx.now_ms, |e| {
         if let Some(p) = &pattern {
-            if !p.matches(&e.key) {
+            if !p.matches(e.key()) {
                 return;
             }
         }
         if let Some(t) = type_filter {
-            if !is(t, e.value.value.type_name()) {
+            if !is(t, e.view().type_name()) {
                 return;
             }
         }
-        keys.push(Reply::bulk(&e.key));
+        keys.push(Reply::bulk(e.key()));
     });
     Ok(Reply::Array(vec![
         Reply::bulk_string(next.to_string()),
@@ -169,7 +169,7 @@ pub fn rename(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let Some(item) = guards.shard(&src).remove(&src, &mut w) else {
         return Err(CmdError::NoSuchKey);
     };
-    guards.shard(&dst).insert(&dst, item, &mut w);
+    guards.shard(&dst).insert(&dst, item.into_item(), &mut w);
     drop(guards);
     drop(w);
     dirty(ctx, 1);
@@ -214,7 +214,7 @@ pub fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (value, expire_at) = {
         let sh = ctx.db.read(src.shard);
         match sh.get(&src, now) {
-            Some(item) => (item.value.clone(), item.expire_at),
+            Some(item) => (item.to_value(), item.expire_at()),
             None => return Ok(Reply::Int(0)),
         }
     };
@@ -284,7 +284,7 @@ pub fn expire(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let Some(item) = sh.get_mut(&k, now, &mut w) else {
         return Ok(Reply::Int(0));
     };
-    let current = item.expire_at;
+    let current = item.expire_at();
     // A key without a TTL counts as an infinite TTL for GT and LT.
     let refuse = (nx && current != 0)
         || (xx && current == 0)
@@ -311,10 +311,10 @@ pub fn ttl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let Some(item) = sh.get(&k, ctx.now_ms) else {
         return Ok(Reply::Int(-2));
     };
-    if item.expire_at == 0 {
+    let at = item.expire_at();
+    if at == 0 {
         return Ok(Reply::Int(-1));
     }
-    let at = item.expire_at;
     let left = (at - ctx.now_ms).max(0);
     let cmd = &args[0];
     Ok(Reply::Int(if is(cmd, "ttl") {
@@ -335,7 +335,7 @@ pub fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut sh = ctx.db.write(k.shard, &w);
     let has_ttl = sh
         .get_mut(&k, ctx.now_ms, &mut w)
-        .is_some_and(|i| i.expire_at != 0);
+        .is_some_and(|i| i.expire_at() != 0);
     if !has_ttl {
         return Ok(Reply::Int(0));
     }
@@ -417,10 +417,10 @@ pub fn object(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Nil);
     };
     Ok(match sub.as_str() {
-        "encoding" => Reply::bulk(item.value.encoding()),
+        "encoding" => Reply::bulk(item.view().encoding()),
         "refcount" => {
-            let shared = match &item.value {
-                Value::Str { data, raw: false } => crate::num::parse_i64(data)
+            let shared = match item.view() {
+                ValueRef::Str { data, raw: false } => crate::num::parse_i64(data)
                     .is_some_and(|n| (0..SHARED_INTEGERS).contains(&n)),
                 _ => false,
             };
@@ -462,9 +462,10 @@ pub fn memory(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             let k = ctx.db.locate(&args[2]);
             let sh = ctx.db.read(k.shard);
             Ok(match sh.get(&k, ctx.now_ms) {
+                // The table slot (a pointer and a control byte) plus the record and
+                // whatever a collection holds.
                 Some(item) => {
-                    let entry = std::mem::size_of::<crate::index::Entry<Item>>() + 1;
-                    Reply::Int((entry + k.key.len() + item.value.memory_bytes()) as i64)
+                    Reply::Int((std::mem::size_of::<Record>() + 1 + item.memory_bytes()) as i64)
                 }
                 None => Reply::Nil,
             })

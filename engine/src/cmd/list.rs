@@ -31,8 +31,8 @@ fn read_list<'s>(
 ) -> Result<Option<&'s List>, CmdError> {
     match sh.get(k, now) {
         None => Ok(None),
-        Some(item) => match &item.value {
-            Value::List(l) => {
+        Some(item) => match item.value() {
+            Some(Value::List(l)) => {
                 if !no_touch {
                     item.touch(now);
                 }
@@ -54,8 +54,8 @@ fn write_list<'s>(
         None => Ok(None),
         Some(item) => {
             item.touch(now);
-            match &mut item.value {
-                Value::List(l) => Ok(Some(l)),
+            match item.value_mut() {
+                Some(Value::List(l)) => Ok(Some(l)),
                 _ => Err(CmdError::WrongType),
             }
         }
@@ -551,14 +551,14 @@ fn move_one(
     }
     {
         let sh = g.shard(&ks_);
-        match sh.get(&ks_, now).map(|i| &i.value) {
+        match sh.get(&ks_, now).map(|i| i.value()) {
             None => return Ok(None),
-            Some(Value::List(_)) => {}
+            Some(Some(Value::List(_))) => {}
             Some(_) => return Err(CmdError::WrongType),
         }
     }
     if let Some(item) = g.shard(&kd).get(&kd, now) {
-        if !matches!(item.value, Value::List(_)) {
+        if !matches!(item.value(), Some(Value::List(_))) {
             return Err(CmdError::WrongType);
         }
     }

@@ -31,8 +31,8 @@ fn set_of<'s>(
 ) -> Result<Option<&'s Set>, CmdError> {
     match sh.get(k, now) {
         None => Ok(None),
-        Some(item) => match &item.value {
-            Value::Set(s) => {
+        Some(item) => match item.value() {
+            Some(Value::Set(s)) => {
                 if !no_touch {
                     item.touch(now);
                 }
@@ -54,8 +54,8 @@ fn set_mut<'s>(
         None => Ok(None),
         Some(item) => {
             item.touch(now);
-            match &mut item.value {
-                Value::Set(s) => Ok(Some(s)),
+            match item.value_mut() {
+                Some(Value::Set(s)) => Ok(Some(s)),
                 _ => Err(CmdError::WrongType),
             }
         }

@@ -17,7 +17,7 @@ use crate::num;
 use crate::reply::{CmdError, CmdResult, Reply};
 use crate::types::elem::ToBytes;
 use crate::types::list::List;
-use crate::value::Value;
+use crate::value::{Value, ValueRef};
 
 struct Opts {
     by: Option<Bytes>,
@@ -96,9 +96,9 @@ fn lookup(ctx: &Ctx<'_>, pattern: &[u8], subst: &[u8]) -> Option<Bytes> {
     let k = ctx.db.locate(&key);
     let sh = ctx.db.read(k.shard);
     let item = sh.get(&k, ctx.now_ms)?;
-    match (arrow, &item.value) {
-        (None, Value::Str { data, .. }) => Some(data.to_bytes()),
-        (Some(a), Value::Hash(h)) => h.get(&pattern[a + 2..]).map(|v| v.to_bytes()),
+    match (arrow, item.view()) {
+        (None, ValueRef::Str { data, .. }) => Some(Bytes::copy_from_slice(data)),
+        (Some(a), ValueRef::Coll(Value::Hash(h))) => h.get(&pattern[a + 2..]).map(|v| v.to_bytes()),
         _ => None,
     }
 }
@@ -110,10 +110,10 @@ fn elements(sh: &Shard, ctx: &Ctx<'_>, key: &[u8]) -> Result<(Vec<Bytes>, bool),
     let Some(item) = sh.get(&k, ctx.now_ms) else {
         return Ok((Vec::new(), false));
     };
-    Ok(match &item.value {
-        Value::List(l) => (l.iter().map(|e| e.to_bytes()).collect(), false),
-        Value::Set(s) => (s.iter().map(|m| m.to_bytes()).collect(), false),
-        Value::ZSet(z) => (z.iter().map(|(m, _)| m.to_bytes()).collect(), true),
+    Ok(match item.value() {
+        Some(Value::List(l)) => (l.iter().map(|e| e.to_bytes()).collect(), false),
+        Some(Value::Set(s)) => (s.iter().map(|m| m.to_bytes()).collect(), false),
+        Some(Value::ZSet(z)) => (z.iter().map(|(m, _)| m.to_bytes()).collect(), true),
         _ => return Err(CmdError::WrongType),
     })
 }
@@ -206,7 +206,7 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult 
     let is_set = {
         let sh = ctx.db.read(src.shard);
         sh.get(&src, ctx.now_ms)
-            .is_some_and(|i| matches!(i.value, Value::Set(_)))
+            .is_some_and(|i| matches!(i.value(), Some(Value::Set(_))))
     };
     // Redis sorts an unsorted set anyway when storing, so the stored list is deterministic.
     if o.dontsort && is_set && o.store.is_some() {

@@ -135,8 +135,8 @@ fn stream_of<'s>(
 ) -> Result<Option<&'s Stream>, CmdError> {
     match sh.get(k, now) {
         None => Ok(None),
-        Some(item) => match &item.value {
-            Value::Stream(s) => {
+        Some(item) => match item.value() {
+            Some(Value::Stream(s)) => {
                 if !no_touch {
                     item.touch(now);
                 }
@@ -158,8 +158,8 @@ fn stream_mut<'s>(
         None => Ok(None),
         Some(item) => {
             item.touch(now);
-            match &mut item.value {
-                Value::Stream(s) => Ok(Some(s)),
+            match item.value_mut() {
+                Some(Value::Stream(s)) => Ok(Some(s)),
                 _ => Err(CmdError::WrongType),
             }
         }

@@ -6,21 +6,22 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 
 use super::{int_arg, is, name_of, Ctx};
-use crate::keyspace::{Item, KeyRef, Shard};
+use crate::keyspace::{Item, KeyRef, Record, Shard};
 use crate::num::{self, LongDouble};
 use crate::reply::{CmdError, CmdResult, Reply};
 use crate::value::{StrBuf, Value};
 
 /// The string stored at `k`, or WRONGTYPE if the key holds another type.
-fn string_of<'s>(sh: &'s Shard, k: &KeyRef<'_>, now: i64) -> Result<Option<&'s StrBuf>, CmdError> {
+fn string_of<'s>(sh: &'s Shard, k: &KeyRef<'_>, now: i64) -> Result<Option<&'s [u8]>, CmdError> {
     match sh.get(k, now) {
         None => Ok(None),
-        Some(item) => match &item.value {
-            Value::Str { data, .. } => Ok(Some(data)),
-            #[allow(unreachable_patterns)]
-            _ => Err(CmdError::WrongType),
-        },
+        Some(item) => item.as_str().map(Some).ok_or(CmdError::WrongType),
     }
+}
+
+/// An owned copy of a stored string, for a reply.
+fn to_bytes(data: &[u8]) -> Bytes {
+    Bytes::copy_from_slice(data)
 }
 
 fn count_lookup(ctx: &mut Ctx<'_>, hit: bool) {
@@ -86,15 +87,14 @@ pub fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let sh = ctx.db.read(k.shard);
     let v = match sh.get(&k, ctx.now_ms) {
         None => None,
-        Some(item) => match &item.value {
-            Value::Str { data, .. } => {
+        Some(item) => match item.as_str() {
+            Some(data) => {
                 if !ctx.no_touch {
                     item.touch(ctx.now_ms);
                 }
-                Some(data.to_bytes())
+                Some(to_bytes(data))
             }
-            #[allow(unreachable_patterns)]
-            _ => return Err(CmdError::WrongType),
+            None => return Err(CmdError::WrongType),
         },
     };
     drop(sh);
@@ -121,7 +121,7 @@ pub fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let v = string_of(guards.shard(k), k, ctx.now_ms)
             .ok()
             .flatten()
-            .map(StrBuf::to_bytes);
+            .map(to_bytes);
         hits += usize::from(v.is_some());
         out.push(Reply::opt_bulk(v));
     }
@@ -159,12 +159,10 @@ fn set_generic(
         let existing = sh.get_mut(&k, now, &mut w);
         let found = existing.is_some();
         old = match existing {
-            Some(item) => match &item.value {
-                Value::Str { data, .. } => Some(data.to_bytes()),
-                #[allow(unreachable_patterns)]
-                _ if o.get => return Err(CmdError::WrongType),
-                #[allow(unreachable_patterns)]
-                _ => None,
+            Some(item) => match item.as_str() {
+                Some(data) => Some(to_bytes(data)),
+                None if o.get => return Err(CmdError::WrongType),
+                None => None,
             },
             None => None,
         };
@@ -173,10 +171,10 @@ fn set_generic(
         }
         if o.keepttl {
             if let Some(item) = sh.get_mut(&k, now, &mut w) {
-                item.value = Value::string(value);
+                item.set_str(value, false);
                 item.touch(now);
                 if let Some(mut r) = w.record() {
-                    r.set(ctx.db.id, key, &item.value, item.expire_at);
+                    r.set(ctx.db.id, key, item.view(), item.expire_at());
                 }
                 drop(sh);
                 drop(w);
@@ -185,9 +183,9 @@ fn set_generic(
             }
         }
     }
-    sh.insert(
+    sh.insert_record(
         &k,
-        Item::with_expiry(Value::string(value), o.expire_at, now),
+        Record::new_str(key, value, false, o.expire_at, (now / 1000) as u32),
         &mut w,
     );
     drop(sh);
@@ -302,7 +300,7 @@ pub fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let k = ctx.db.locate(&args[1]);
     let mut w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
-    let v = string_of(&sh, &k, ctx.now_ms)?.map(StrBuf::to_bytes);
+    let v = string_of(&sh, &k, ctx.now_ms)?.map(to_bytes);
     if v.is_some() {
         sh.remove(&k, &mut w);
         drop(sh);
@@ -343,14 +341,14 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let k = ctx.db.locate(&args[1]);
     let Some(change) = change else {
         let sh = ctx.db.read(k.shard);
-        let v = string_of(&sh, &k, ctx.now_ms)?.map(StrBuf::to_bytes);
+        let v = string_of(&sh, &k, ctx.now_ms)?.map(to_bytes);
         drop(sh);
         count_lookup(ctx, v.is_some());
         return Ok(Reply::opt_bulk(v));
     };
     let mut w = ctx.ks.writer();
     let mut sh = ctx.db.write(k.shard, &w);
-    let v = string_of(&sh, &k, ctx.now_ms)?.map(StrBuf::to_bytes);
+    let v = string_of(&sh, &k, ctx.now_ms)?.map(to_bytes);
     if v.is_some() {
         if change != 0 && change <= ctx.now_ms {
             sh.remove(&k, &mut w);
@@ -378,7 +376,7 @@ pub fn getrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// The bytes of `s` between `start` and `end` inclusive, with Redis's index rules.
-fn range_of(s: &StrBuf, start: i64, end: i64) -> Bytes {
+fn range_of(s: &[u8], start: i64, end: i64) -> Bytes {
     let len = s.len() as i64;
     if start < 0 && end < 0 && start > end {
         return Bytes::new();
@@ -393,10 +391,7 @@ fn range_of(s: &StrBuf, start: i64, end: i64) -> Bytes {
     if start > end || len == 0 {
         return Bytes::new();
     }
-    match s {
-        StrBuf::Shared(b) => b.slice(start as usize..=end as usize),
-        StrBuf::Inline { .. } => Bytes::copy_from_slice(&s[start as usize..=end as usize]),
-    }
+    Bytes::copy_from_slice(&s[start as usize..=end as usize])
 }
 
 /// SETRANGE key offset value
@@ -412,15 +407,11 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut sh = ctx.db.write(k.shard, &w);
     let now = ctx.now_ms;
     let current = match sh.get_mut(&k, now, &mut w) {
-        Some(item) => match &item.value {
-            Value::Str { data, .. } => Some(data.to_bytes()),
-            #[allow(unreachable_patterns)]
-            _ => return Err(CmdError::WrongType),
-        },
+        Some(item) => Some(item.as_str().ok_or(CmdError::WrongType)?.len()),
         None => None,
     };
     if value.is_empty() {
-        return Ok(Reply::Int(current.map_or(0, |c| c.len() as i64)));
+        return Ok(Reply::Int(current.map_or(0, |c| c as i64)));
     }
     let needed = offset
         .checked_add(value.len())
@@ -428,23 +419,30 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if needed > ctx.limits.proto_max_bulk_len_bytes {
         return Err(CmdError::StringTooLong);
     }
-    let new = setrange_bytes(current.as_deref(), offset, value);
-    let len = new.as_str().map_or(0, |d| d.len() as i64);
-    match sh.get_mut(&k, now, &mut w) {
+    let len = match sh.get_mut(&k, now, &mut w) {
         Some(item) => {
-            item.value = new;
+            // In place: the record grows (zero-filled) only when the write reaches past it.
+            let old = item.as_str().map_or(0, <[u8]>::len);
+            let buf = item.resize_str(old.max(needed), true);
+            buf[offset..needed].copy_from_slice(value);
             if let Some(mut r) = w.record() {
                 r.setrange(ctx.db.id, &args[1], offset as u64, value);
             }
+            old.max(needed)
         }
         None => {
-            sh.insert(&k, Item::new(new, now), &mut w);
+            sh.insert(
+                &k,
+                Item::new(setrange_bytes(None, offset, value), now),
+                &mut w,
+            );
+            needed
         }
-    }
+    };
     drop(sh);
     drop(w);
     dirty(ctx, 1);
-    Ok(Reply::Int(len))
+    Ok(Reply::Int(len as i64))
 }
 
 /// The string SETRANGE makes: `current` (or nothing) zero-padded to `offset`, with `data`
@@ -470,26 +468,20 @@ pub fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let limit = ctx.limits.proto_max_bulk_len_bytes;
     let len = match sh.get_mut(&k, now, &mut w) {
-        Some(item) => match &item.value {
-            Value::Str { data, .. } => {
-                let total = data.len() + args[2].len();
+        Some(item) => match item.as_str().map(<[u8]>::len) {
+            Some(old) => {
+                let total = old + args[2].len();
                 if total > limit {
                     return Err(CmdError::StringTooLong);
                 }
-                let mut buf = Vec::with_capacity(total);
-                buf.extend_from_slice(data);
-                buf.extend_from_slice(&args[2]);
-                item.value = Value::Str {
-                    data: StrBuf::from(buf),
-                    raw: true,
-                };
+                let buf = item.resize_str(total, true);
+                buf[old..].copy_from_slice(&args[2]);
                 if let Some(mut r) = w.record() {
                     r.append(ctx.db.id, &args[1], &args[2]);
                 }
                 total
             }
-            #[allow(unreachable_patterns)]
-            _ => return Err(CmdError::WrongType),
+            None => return Err(CmdError::WrongType),
         },
         None => {
             if args[2].len() > limit {
@@ -529,15 +521,14 @@ pub fn incr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let result = match sh.get_mut(&k, now, &mut w) {
         Some(item) => {
-            let cur = match &item.value {
-                Value::Str { data, .. } => num::parse_i64(data).ok_or(CmdError::NotInteger)?,
-                #[allow(unreachable_patterns)]
-                _ => return Err(CmdError::WrongType),
+            let cur = match item.as_str() {
+                Some(data) => num::parse_i64(data).ok_or(CmdError::NotInteger)?,
+                None => return Err(CmdError::WrongType),
             };
             let n = cur.checked_add(by).ok_or(CmdError::Overflow)?;
-            item.value = Value::string(num::format_i64(n, &mut [0; 20]));
+            item.set_str(num::format_i64(n, &mut [0; 20]), false);
             if let Some(mut r) = w.record() {
-                r.set(ctx.db.id, &args[1], &item.value, item.expire_at);
+                r.set(ctx.db.id, &args[1], item.view(), item.expire_at());
             }
             n
         }
@@ -565,10 +556,9 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut sh = ctx.db.write(k.shard, &w);
     let now = ctx.now_ms;
     let cur = match sh.get_mut(&k, now, &mut w) {
-        Some(item) => match &item.value {
-            Value::Str { data, .. } => Some(LongDouble::parse(data).ok_or(CmdError::NotFloat)?),
-            #[allow(unreachable_patterns)]
-            _ => return Err(CmdError::WrongType),
+        Some(item) => match item.as_str() {
+            Some(data) => Some(LongDouble::parse(data).ok_or(CmdError::NotFloat)?),
+            None => return Err(CmdError::WrongType),
         },
         None => None,
     };
@@ -582,12 +572,9 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let text = Bytes::from(sum.to_human_string());
     match sh.get_mut(&k, now, &mut w) {
         Some(item) => {
-            item.value = Value::Str {
-                data: StrBuf::from(text.clone()),
-                raw: false,
-            };
+            item.set_str(&text, false);
             if let Some(mut r) = w.record() {
-                r.set(ctx.db.id, &args[1], &item.value, item.expire_at);
+                r.set(ctx.db.id, &args[1], item.view(), item.expire_at());
             }
         }
         None => {

@@ -30,8 +30,8 @@ pub(crate) fn zset_of<'s>(
 ) -> Result<Option<&'s ZSet>, CmdError> {
     match sh.get(k, ctx.now_ms) {
         None => Ok(None),
-        Some(item) => match &item.value {
-            Value::ZSet(z) => {
+        Some(item) => match item.value() {
+            Some(Value::ZSet(z)) => {
                 if !ctx.no_touch {
                     item.touch(ctx.now_ms);
                 }
@@ -53,8 +53,8 @@ fn zset_mut<'s>(
         None => Ok(None),
         Some(item) => {
             item.touch(now);
-            match &mut item.value {
-                Value::ZSet(z) => Ok(Some(z)),
+            match item.value_mut() {
+                Some(Value::ZSet(z)) => Ok(Some(z)),
                 _ => Err(CmdError::WrongType),
             }
         }
@@ -841,8 +841,8 @@ fn pop_first(
         let sh = g.shard(k);
         let found = match sh.get(k, now) {
             None => false,
-            Some(item) => match &item.value {
-                Value::ZSet(z) => !z.is_empty(),
+            Some(item) => match item.value() {
+                Some(Value::ZSet(z)) => !z.is_empty(),
                 _ => return Err(CmdError::WrongType),
             },
         };
@@ -1150,9 +1150,9 @@ type Input = Option<Vec<(Bytes, f64)>>;
 fn input_of(sh: &Shard, k: &KeyRef<'_>, now: i64) -> Result<Input, CmdError> {
     match sh.get(k, now) {
         None => Ok(None),
-        Some(item) => match &item.value {
-            Value::ZSet(z) => Ok(Some(z.iter().map(|(m, s)| (m.to_bytes(), s)).collect())),
-            Value::Set(s) => Ok(Some(s.iter().map(|m| (m.to_bytes(), 1.0)).collect())),
+        Some(item) => match item.value() {
+            Some(Value::ZSet(z)) => Ok(Some(z.iter().map(|(m, s)| (m.to_bytes(), s)).collect())),
+            Some(Value::Set(s)) => Ok(Some(s.iter().map(|m| (m.to_bytes(), 1.0)).collect())),
             _ => Err(CmdError::WrongType),
         },
     }

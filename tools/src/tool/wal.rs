@@ -1303,7 +1303,12 @@ mod tests {
         // Proves text and JSON dumps name each effect with its fields, bytes escaped.
         let mut b = vole_engine::effect::RecordBuf::default();
         b.reset(0, 1_700_000_000_000 << 16);
-        b.set(0, b"k\x00", &Value::string(b"v\n"), 1_700_000_010_000);
+        b.set(
+            0,
+            b"k\x00",
+            Value::string(b"v\n").as_ref(),
+            1_700_000_010_000,
+        );
         b.del(1, b"gone");
         b.flushall();
         let rec = decode_record(1, b.payload()).expect("decode");
