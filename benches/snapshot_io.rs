@@ -35,9 +35,8 @@
 
 use std::hint::black_box;
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput};
 use vole_engine::clock::SystemClock;
@@ -58,26 +57,12 @@ const VALUE_LEN: usize = 64;
 /// The snapshot file name inside the data directory (the server's default).
 const SNAPSHOT: &str = "vole.snap";
 
-/// A directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let path =
-            std::env::temp_dir().join(format!("vole-bench-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path).expect("create the bench directory");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A fresh directory under the system temp dir, removed on drop.
+fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("vole-bench-{tag}-"))
+        .tempdir()
+        .expect("create the bench directory")
 }
 
 /// 64 symbols, so a value byte carries 6 bits.
@@ -165,12 +150,12 @@ fn main() {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .configure_from_args();
-    let dir = TempDir::new("snapshot");
+    let dir = temp_dir("snapshot");
     let started = Instant::now();
     let ks = filled();
-    let persist = Persistence::disabled(&dir.0);
+    let persist = Persistence::disabled(dir.path());
     persist.snapshot_now(&ks).expect("first save");
-    let path = dir.0.join(SNAPSHOT);
+    let path = dir.path().join(SNAPSHOT);
     let file_bytes = std::fs::metadata(&path).expect("snapshot written").len();
     let summary = {
         let file = SnapshotFile::open(&path).expect("open the snapshot");
@@ -199,7 +184,7 @@ fn main() {
     });
 
     let (meta, flat, ends) = encoded_entries(&ks);
-    let other = dir.0.join("writer-only.snap");
+    let other = dir.path().join("writer-only.snap");
     g.bench_function("write/writer_only", |b| {
         b.iter(|| {
             let mut w =
@@ -249,7 +234,7 @@ fn main() {
     });
 
     let config = Config {
-        dir: dir.0.clone(),
+        dir: dir.path().to_path_buf(),
         appendonly: false,
         snapshot: SNAPSHOT.into(),
         ..Config::default()

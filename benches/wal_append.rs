@@ -32,9 +32,8 @@
 #![allow(clippy::unwrap_used)]
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput};
 use vole_wal::log::{FsyncPolicy, Wal, WalOptions};
@@ -50,30 +49,16 @@ const SEGMENT_BYTES: u64 = 8 << 20;
 /// Record kind (opaque to the log).
 const KIND: u8 = 1;
 
-/// A directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let path =
-            std::env::temp_dir().join(format!("vole-bench-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path).expect("create the bench directory");
-        TempDir(path)
-    }
+/// A fresh directory under the system temp dir, removed on drop.
+fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("vole-bench-{tag}-"))
+        .tempdir()
+        .expect("create the bench directory")
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn open(dir: &TempDir, name: &str, fsync: FsyncPolicy) -> Arc<Wal<FsStorage>> {
-    let path = dir.0.join(name);
+fn open(dir: &tempfile::TempDir, name: &str, fsync: FsyncPolicy) -> Arc<Wal<FsStorage>> {
+    let path = dir.path().join(name);
     std::fs::create_dir_all(&path).expect("create the log directory");
     let opts = WalOptions {
         segment_bytes: SEGMENT_BYTES,
@@ -135,7 +120,7 @@ fn main() {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .configure_from_args();
-    let dir = TempDir::new("wal");
+    let dir = temp_dir("wal");
     let payload: Vec<u8> = (0..PAYLOAD_LEN).map(|i| (i * 7 + 3) as u8).collect();
     let mut g = c.benchmark_group("append");
 

@@ -93,23 +93,36 @@ pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
+/// A decoded value with a string left in the input as `Ok((bytes, raw))` and any other type
+/// decoded as `Err(value)` (see [`Cursor::value_ref`]).
+pub type StrOrValue<'a> = Result<(&'a [u8], bool), Value>;
+
+/// The owned form of a [`StrOrValue`] (a string is copied).
+pub fn owned_value(v: StrOrValue<'_>) -> Value {
+    match v {
+        Ok((data, raw)) => Value::Str {
+            data: StrBuf::new(data),
+            raw,
+        },
+        Err(v) => v,
+    }
+}
+
+/// Appends a string value.
+fn put_string(out: &mut Vec<u8>, data: &[u8], raw: bool) {
+    out.push(TAG_STRING);
+    out.push(u8::from(raw));
+    put_bytes(out, data);
+}
+
 /// Appends a value.
 pub fn put_value(out: &mut Vec<u8>, v: ValueRef<'_>) {
     let v = match v {
-        ValueRef::Str { data, raw } => {
-            out.push(TAG_STRING);
-            out.push(u8::from(raw));
-            put_bytes(out, data);
-            return;
-        }
+        ValueRef::Str { data, raw } => return put_string(out, data, raw),
         ValueRef::Coll(v) => v,
     };
     match v {
-        Value::Str { data, raw } => {
-            out.push(TAG_STRING);
-            out.push(u8::from(*raw));
-            put_bytes(out, data);
-        }
+        Value::Str { data, raw } => put_string(out, data, *raw),
         Value::Hash(h) => {
             out.push(TAG_HASH);
             h.encode(out);
@@ -462,18 +475,12 @@ impl<'a> Cursor<'a> {
 
     /// A value.
     pub fn value(&mut self) -> Result<Value, DecodeError> {
-        Ok(match self.value_ref()? {
-            Err(v) => v,
-            Ok((data, raw)) => Value::Str {
-                data: StrBuf::new(data),
-                raw,
-            },
-        })
+        Ok(owned_value(self.value_ref()?))
     }
 
     /// A value, with a string left in the input as `Ok((bytes, raw))` (no copy) and any other
     /// type decoded as `Err(value)`.
-    pub fn value_ref(&mut self) -> Result<Result<(&'a [u8], bool), Value>, DecodeError> {
+    pub fn value_ref(&mut self) -> Result<StrOrValue<'a>, DecodeError> {
         let at = self.pos;
         let v = match self.u8()? {
             TAG_STRING => {

@@ -134,9 +134,29 @@ impl Record {
         }
     }
 
-    /// An owned copy of the value.
-    pub fn to_value(&self) -> Value {
-        self.view().to_value()
+    /// This record's value, expiry and access time under `key` (RENAME): a string's bytes
+    /// are copied once, a collection is moved.
+    pub fn moved_to(self, key: &[u8]) -> Record {
+        let access = self.access().load(Ordering::Relaxed);
+        if let Some(data) = self.str_bytes() {
+            return Record::new_str(key, data, self.is_raw(), self.expire_at(), access);
+        }
+        let (_, payload, expire_at, access) = self.into_parts();
+        match payload {
+            Payload::Value(v) => Record::new_value(key, v, expire_at, access),
+            Payload::Str { data, raw } => Record::new_str(key, &data, raw, expire_at, access),
+        }
+    }
+
+    /// A copy of this record's value and expiry under `key`, last accessed at `now_ms` (COPY).
+    pub fn copied_to(&self, key: &[u8], now_ms: i64) -> Record {
+        let access = (now_ms / 1000) as u32;
+        match self.view() {
+            ValueRef::Str { data, raw } => {
+                Record::new_str(key, data, raw, self.expire_at(), access)
+            }
+            ValueRef::Coll(v) => Record::new_value(key, v.clone(), self.expire_at(), access),
+        }
     }
 
     /// The value and metadata, moved out (a string's bytes are copied into a [`StrBuf`]).

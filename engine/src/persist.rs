@@ -33,7 +33,9 @@ use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crate::effect::{put_bytes, put_ivarint, put_uvarint, put_value, Cursor, DecodeError};
+use crate::effect::{
+    owned_value, put_bytes, put_ivarint, put_uvarint, put_value, Cursor, DecodeError, StrOrValue,
+};
 use crate::index::Position;
 use crate::keyspace::{Db, Keyspace, Record, SnapState, SHARDS};
 use crate::value::ValueRef;
@@ -55,17 +57,11 @@ pub fn encode_entry(out: &mut Vec<u8>, db: u32, key: &[u8], value: ValueRef<'_>,
 /// Decodes one entry straight into the record that stores it: a string's bytes are copied
 /// once, from the snapshot into the record.
 fn decode_record(entry: &[u8]) -> Result<(u32, &[u8], Record), LoadError> {
-    let mut c = Cursor::new(entry);
-    let db = c.u32("db")?;
-    let key = c.bytes()?;
-    let expire_at = c.ivarint()?;
-    let record = match c.value_ref()? {
+    let (db, key, expire_at, value) = decode_parts(entry)?;
+    let record = match value {
         Ok((data, raw)) => Record::new_str(key, data, raw, expire_at, 0),
         Err(v) => Record::new_value(key, v, expire_at, 0),
     };
-    if !c.is_at_end() {
-        return Err(LoadError::Trailing(entry.len() - c.pos()));
-    }
     Ok((db, key, record))
 }
 
@@ -243,22 +239,28 @@ pub struct DecodedEntry<'a> {
     pub value: crate::value::Value,
 }
 
-/// Decodes one snapshot entry (for tools; the loader does the same).
+/// Decodes one snapshot entry (for tools; the loader uses [`decode_record`]).
 pub fn decode_entry(entry: &[u8]) -> Result<DecodedEntry<'_>, LoadError> {
-    let mut c = Cursor::new(entry);
-    let db = c.u32("db")?;
-    let key = c.bytes()?;
-    let expire_at = c.ivarint()?;
-    let value = c.value()?;
-    if !c.is_at_end() {
-        return Err(LoadError::Trailing(entry.len() - c.pos()));
-    }
+    let (db, key, expire_at, value) = decode_parts(entry)?;
     Ok(DecodedEntry {
         db,
         key,
         expire_at,
-        value,
+        value: owned_value(value),
     })
+}
+
+/// The fields of one entry: namespace id, key, expiry and value (a string not copied).
+fn decode_parts(entry: &[u8]) -> Result<(u32, &[u8], i64, StrOrValue<'_>), LoadError> {
+    let mut c = Cursor::new(entry);
+    let db = c.u32("db")?;
+    let key = c.bytes()?;
+    let expire_at = c.ivarint()?;
+    let value = c.value_ref()?;
+    if !c.is_at_end() {
+        return Err(LoadError::Trailing(entry.len() - c.pos()));
+    }
+    Ok((db, key, expire_at, value))
 }
 
 /// The namespace table stored in a snapshot's application metadata, as (id, name).

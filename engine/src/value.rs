@@ -257,17 +257,6 @@ pub enum ValueRef<'a> {
 }
 
 impl ValueRef<'_> {
-    /// An owned copy.
-    pub fn to_value(self) -> Value {
-        match self {
-            ValueRef::Str { data, raw } => Value::Str {
-                data: StrBuf::new(data),
-                raw,
-            },
-            ValueRef::Coll(v) => v.clone(),
-        }
-    }
-
     /// The bytes of a string; `None` for other types.
     pub fn as_str(&self) -> Option<&[u8]> {
         match self {

@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use super::{int_arg, is, name_of, Ctx};
 use crate::glob::{is_match_all, GlobPattern};
-use crate::keyspace::{Item, KeyRef, Record, NUMBERED_DBS};
+use crate::keyspace::{KeyRef, Record, NUMBERED_DBS};
 use crate::reply::{CmdError, CmdResult, Reply};
 use crate::value::ValueRef;
 
@@ -169,7 +169,9 @@ pub fn rename(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let Some(item) = guards.shard(&src).remove(&src, &mut w) else {
         return Err(CmdError::NoSuchKey);
     };
-    guards.shard(&dst).insert(&dst, item.into_item(), &mut w);
+    guards
+        .shard(&dst)
+        .insert_record(&dst, item.moved_to(dst.key), &mut w);
     drop(guards);
     drop(w);
     dirty(ctx, 1);
@@ -211,14 +213,14 @@ pub fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let mut w = ctx.ks.writer();
     let src = ctx.db.locate(&args[1]);
-    let (value, expire_at) = {
+    let dst = dst_db.locate(&args[2]);
+    let copy = {
         let sh = ctx.db.read(src.shard);
         match sh.get(&src, now) {
-            Some(item) => (item.to_value(), item.expire_at()),
+            Some(item) => item.copied_to(dst.key, now),
             None => return Ok(Reply::Int(0)),
         }
     };
-    let dst = dst_db.locate(&args[2]);
     let mut sh = dst_db.write(dst.shard, &w);
     if sh.get_mut(&dst, now, &mut w).is_some() {
         if !replace {
@@ -226,7 +228,7 @@ pub fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         sh.remove(&dst, &mut w);
     }
-    sh.insert(&dst, Item::with_expiry(value, expire_at, now), &mut w);
+    sh.insert_record(&dst, copy, &mut w);
     drop(sh);
     drop(w);
     dirty(ctx, 1);
