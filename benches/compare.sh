@@ -21,7 +21,8 @@
 #   REQUESTS  requests per -P 1 run; -P 16 runs send 4x as many (default 100000)
 #   KEYS      key counts for part 2 (default "1000000 5000000"); "none" skips part 2
 # Environment: PERSIST="off everysec always" (the modes to run; "" skips part 1),
-#   TESTS="set,get,..." (redis-benchmark test names), CARGO_TARGET_DIR (build cache).
+#   TESTS="set,get,..." (redis-benchmark test names), VOLE_ARGS (extra flags for every Vole
+#   started, e.g. "--io-threads 2"), CARGO_TARGET_DIR (build cache).
 # Installs redis-server and redis-tools with apt-get when they are missing. Everything listens
 # on 127.0.0.1 on free ports and stops by itself; the default run takes about 12 minutes on 2
 # cores.
@@ -59,7 +60,8 @@ trap cleanup EXIT
 
 start_vole() { # dir port flags...
   local dir=$1 port=$2; shift 2
-  "$VOLE_BIN" --addr 127.0.0.1:"$port" --dir "$dir" --snapshot-interval 0 "$@" >/dev/null 2>>"$WORK/vole.log" &
+  # shellcheck disable=SC2086 # VOLE_ARGS is a list of flags
+  "$VOLE_BIN" --addr 127.0.0.1:"$port" --dir "$dir" --snapshot-interval 0 "$@" ${VOLE_ARGS:-} >/dev/null 2>>"$WORK/vole.log" &
   VPID=$!; PIDS+=("$VPID"); wait_ping "$port"
 }
 start_redis() { # dir port flags...

@@ -920,3 +920,80 @@ fn idle_clients_are_closed_after_timeout() {
     );
     assert_eq!(busy.cmd(&["PING"]), simple("PONG"));
 }
+
+#[test]
+fn clients_on_different_connection_threads_reach_each_other() {
+    // With several connection threads, consecutive connections land on different ones: a
+    // push wakes a BLPOP on another thread, a message reaches a subscriber on another
+    // thread, CLIENT KILL and CLIENT PAUSE act across threads, and a transaction on one is
+    // seen whole by readers on the others.
+    let vole = Vole::start(&["--io-threads", "3"]);
+    let mut waiter = vole.raw();
+    let mut sub = vole.raw();
+    let mut victim = vole.raw();
+    let mut c = vole.raw();
+
+    waiter.send_cmd(&[b"BLPOP", b"q", b"5"]);
+    assert_eq!(sub.cmd(&["SUBSCRIBE", "ch"]), sub_confirm());
+    assert!(wait_until(Duration::from_secs(5), || {
+        text(&c.cmd(&["INFO", "clients"])).contains("blocked_clients:1")
+    }));
+    assert_eq!(c.cmd(&["RPUSH", "q", "x"]), Value::Int(1));
+    assert_eq!(
+        waiter.read().expect("BLPOP reply"),
+        Value::Array(vec![bulk("q"), bulk("x")])
+    );
+    assert_eq!(c.cmd(&["PUBLISH", "ch", "hello"]), Value::Int(1));
+    assert_eq!(
+        sub.read().expect("message"),
+        Value::Array(vec![bulk("message"), bulk("ch"), bulk("hello")])
+    );
+
+    assert_eq!(c.cmd(&["CLIENT", "PAUSE", "300", "WRITE"]), simple("OK"));
+    let paused_at = Instant::now();
+    assert_eq!(waiter.cmd(&["SET", "p", "1"]), simple("OK"));
+    assert!(paused_at.elapsed() >= Duration::from_millis(200));
+
+    let Value::Int(vid) = victim.cmd(&["CLIENT", "ID"]) else {
+        panic!("CLIENT ID")
+    };
+    assert_eq!(
+        c.cmd(&["CLIENT", "KILL", "ID", &vid.to_string()]),
+        Value::Int(1)
+    );
+    assert!(victim.is_closed(), "killed connection still open");
+
+    // Readers on the other threads never see half of a transaction.
+    c.cmd(&["MSET", "a", "0", "b", "0"]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let mut r = vole.raw();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let v = r.cmd(&["MGET", "a", "b"]);
+                    let Value::Array(items) = v else {
+                        panic!("{v:?}")
+                    };
+                    assert_eq!(items[0], items[1], "half a transaction seen");
+                }
+            })
+        })
+        .collect();
+    for i in 1..=200 {
+        let n = i.to_string();
+        c.cmd(&["MULTI"]);
+        c.cmd(&["SET", "a", &n]);
+        c.cmd(&["SET", "b", &n]);
+        assert!(matches!(c.cmd(&["EXEC"]), Value::Array(_)));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for r in readers {
+        r.join().expect("reader");
+    }
+}
+
+fn sub_confirm() -> Value {
+    Value::Array(vec![bulk("subscribe"), bulk("ch"), Value::Int(1)])
+}

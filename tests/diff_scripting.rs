@@ -509,6 +509,67 @@ fn script_kill_is_served_while_many_clients_pile_up_behind_a_runaway_script() {
 }
 
 #[test]
+fn one_connection_thread_still_serves_others_while_a_script_runs() {
+    let _one_at_a_time = spinning();
+    // With every connection on one thread, a runaway script (alone, inside EXEC, and as a
+    // function) runs off that thread: the other clients on it get BUSY past the threshold,
+    // SCRIPT KILL / FUNCTION KILL from one of them stops it, and the thread serves on.
+    let vole = Vole::start(&["--io-threads", "1"]);
+    let mut admin = vole.raw();
+    admin.cmd(&["CONFIG", "SET", "busy-reply-threshold", "200"]);
+    admin.cmd(&["SET", "k", "v"]);
+    admin.cmd(&[
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=spin\nredis.register_function('spin', function() while true do end end)",
+    ]);
+    let wait_busy = |c: &mut common::Raw| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = c.cmd(&["GET", "k"]);
+            if is_err(&r, "BUSY") {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "never BUSY: {r:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let mut runner = vole.raw();
+    let mut other = vole.raw();
+
+    runner.send_cmd(&[b"EVAL", b"while true do end", b"0"]);
+    wait_busy(&mut other);
+    assert_eq!(other.cmd(&["SCRIPT", "KILL"]), Value::Simple("OK".into()));
+    assert!(is_err(&runner.read().expect("reply"), "ERR Script killed"));
+
+    assert_eq!(runner.cmd(&["MULTI"]), Value::Simple("OK".into()));
+    runner.cmd(&["EVAL", "while true do end", "0"]);
+    runner.send_cmd(&[b"EXEC"]);
+    wait_busy(&mut other);
+    assert_eq!(other.cmd(&["SCRIPT", "KILL"]), Value::Simple("OK".into()));
+    match runner.read().expect("reply") {
+        Value::Array(items) => {
+            assert_eq!(items.len(), 1);
+            assert!(is_err(&items[0], "ERR Script killed"), "{items:?}");
+        }
+        r => panic!("EXEC answered {r:?}"),
+    }
+
+    runner.send_cmd(&[b"FCALL", b"spin", b"0"]);
+    wait_busy(&mut other);
+    assert_eq!(other.cmd(&["FUNCTION", "KILL"]), Value::Simple("OK".into()));
+    assert!(is_err(&runner.read().expect("reply"), "ERR Script killed"));
+
+    // The session came back from the script intact: its database and name are its own.
+    assert_eq!(runner.cmd(&["SELECT", "3"]), Value::Simple("OK".into()));
+    runner.cmd(&["CLIENT", "SETNAME", "runner"]);
+    assert_eq!(runner.cmd(&["EVAL", "return 1", "0"]), Value::Int(1));
+    assert_eq!(runner.cmd(&["CLIENT", "GETNAME"]), common::bulk("runner"));
+    assert_eq!(runner.cmd(&["GET", "k"]), Value::Null);
+    assert_eq!(other.cmd(&["GET", "k"]), common::bulk("v"));
+}
+
+#[test]
 fn info_memory_reports_the_script_cache_and_functions() {
     let vole = Vole::start(&[]);
     let mut c = vole.raw();

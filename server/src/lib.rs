@@ -15,6 +15,7 @@ pub mod blocking;
 pub mod commands;
 pub mod config;
 pub mod conn;
+pub mod cores;
 pub mod function;
 pub mod info;
 pub mod monitor;

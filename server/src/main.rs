@@ -31,7 +31,9 @@ fn main() {
         std::process::exit(2);
     }
     let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.io_threads)
+        // Connections have their own threads (`cores`); this runtime accepts them and runs
+        // the background jobs.
+        .worker_threads(1)
         .enable_all()
         .build()
     {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use vole_engine::clock::{Clock, SystemClock};
 use vole_engine::command::{Command, Resolved, COMMANDS};
@@ -355,6 +355,9 @@ pub async fn run(server: Arc<Server>) -> anyhow::Result<()> {
     println!("listening on {local}");
 
     spawn_background(server.clone());
+    let io_threads = server.config.read().io_threads;
+    let cores = crate::cores::Cores::start(io_threads)
+        .map_err(|e| anyhow::anyhow!("cannot start the connection threads: {e}"))?;
 
     let shutdown = server.clone();
     let sig = async {
@@ -379,7 +382,15 @@ pub async fn run(server: Arc<Server>) -> anyhow::Result<()> {
                 match accepted {
                     Ok((sock, peer)) => {
                         let srv = server.clone();
-                        tokio::spawn(async move { crate::conn::serve(srv, sock, peer, local).await });
+                        match sock.into_std() {
+                            Ok(std_sock) => cores.spawn(async move {
+                                match TcpStream::from_std(std_sock) {
+                                    Ok(sock) => crate::conn::serve(srv, sock, peer, local).await,
+                                    Err(e) => tracing::warn!("cannot serve {peer}: {e}"),
+                                }
+                            }),
+                            Err(e) => tracing::warn!("cannot serve {peer}: {e}"),
+                        }
                     }
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.

@@ -1,0 +1,88 @@
+//! Connection threads: one runtime with a single worker per I/O thread.
+//!
+//! Each accepted connection lives on one of these runtimes for its whole life, so reading a
+//! request, running it and writing the reply never hands work from one thread to another.
+//! The one shared multi-threaded runtime this replaces spent 8-10% of the server's CPU on
+//! moving tasks between its workers and waking parked ones (see docs/benchmarks.md).
+//!
+//! Each runtime is tokio's multi-threaded kind with one worker rather than the
+//! current-thread kind, for `block_in_place`: a script that runs long, or a command that
+//! waits behind one, hands this runtime's worker (and every other connection on it, one of
+//! which may be about to send SCRIPT KILL) to a fresh thread and goes on blocking alone
+//! (see `script::blocking`). Everything that is not a connection, the accept loop, the
+//! background jobs and signals, runs on the main runtime.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::runtime::{Builder, Handle};
+
+/// The connection runtimes.
+pub struct Cores {
+    handles: Vec<Handle>,
+    next: AtomicUsize,
+}
+
+impl Cores {
+    /// Starts `n` runtimes (at least one) with one worker each. They run until the process
+    /// exits: shutdown waits for commands in flight, then the process ends with them.
+    pub fn start(n: usize) -> std::io::Result<Cores> {
+        let mut handles = Vec::with_capacity(n.max(1));
+        for i in 0..n.max(1) {
+            let rt = Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name(format!("vole-io-{i}"))
+                .enable_all()
+                .build()?;
+            handles.push(rt.handle().clone());
+            // Dropping a runtime stops its tasks, and may not happen inside another
+            // runtime (where shutdown runs): these live as long as the process.
+            std::mem::forget(rt);
+        }
+        Ok(Cores {
+            handles,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Runs `fut` on the next runtime in turn.
+    pub fn spawn<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.handles.len();
+        drop(self.handles[i].spawn(fut));
+    }
+
+    /// How many runtimes serve connections (never 0).
+    pub fn count(&self) -> usize {
+        self.handles.len()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_are_dealt_round_robin_and_block_in_place_works_on_each() {
+        // Tasks go to the runtimes in turn, each runtime runs its tasks on its one worker,
+        // and `block_in_place` (which scripts rely on) is allowed there.
+        let cores = Cores::start(2).unwrap();
+        assert_eq!(cores.count(), 2);
+        let (tx, rx) = std::sync::mpsc::channel();
+        for i in 0..4 {
+            let tx = tx.clone();
+            cores.spawn(async move {
+                let name = std::thread::current().name().map(str::to_string);
+                tokio::task::block_in_place(|| ());
+                tx.send((i, name)).unwrap();
+            });
+        }
+        let mut got: Vec<_> = (0..4).map(|_| rx.recv().unwrap()).collect();
+        got.sort();
+        let names: Vec<_> = got.into_iter().map(|(_, n)| n.unwrap()).collect();
+        assert_eq!(names, ["vole-io-0", "vole-io-1", "vole-io-0", "vole-io-1"]);
+    }
+}
