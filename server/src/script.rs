@@ -246,7 +246,7 @@ impl Vm {
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(100_000),
             move |_, _| {
-                blocking(|| ());
+                hand_off_worker();
                 if kill.load(Ordering::Acquire) {
                     return Err(raise("ERR Script killed by user with SCRIPT KILL..."));
                 }
@@ -613,6 +613,30 @@ pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
         }
         _ => f(),
     }
+}
+
+/// Called from a long script's instruction hook: the runtime worker running the script
+/// passes its other connections to a fresh thread, so they (SCRIPT KILL among them) are
+/// served while the script goes on. `block_in_place` takes its worker back when the closure
+/// returns before the fresh thread has picked the worker up, so the closure waits (at most
+/// 50 ms) until a probe task spawned on this runtime has run elsewhere. With one worker per
+/// connection runtime an empty closure lost that race most of the time.
+fn hand_off_worker() {
+    let Ok(h) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    if h.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        return;
+    }
+    let served = Arc::new(AtomicBool::new(false));
+    let probe = served.clone();
+    drop(h.spawn(async move { probe.store(true, Ordering::Release) }));
+    tokio::task::block_in_place(|| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(50);
+        while !served.load(Ordering::Acquire) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_micros(50));
+        }
+    });
 }
 
 /// The keyspace's slow-wait hook: a writer waiting behind a long script or transaction.
