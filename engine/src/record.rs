@@ -220,6 +220,18 @@ fn str_flags(raw: bool, has_expire: bool) -> u8 {
     }
 }
 
+/// Where the variable part (string length varint or `V`) starts: after the header, and
+/// after the expiry when the flags say there is one. Shared by [`Shape::compute`] and
+/// [`Shape::decode`], which must agree.
+#[inline]
+const fn var_off(flags: u8) -> usize {
+    if flags & FLAG_EXPIRE != 0 {
+        HEADER + EXPIRE_LEN
+    } else {
+        HEADER
+    }
+}
+
 impl Shape {
     /// Computes the geometry for `flags`, a key of `key_len` bytes and (for
     /// STR kinds) a string of `str_len` bytes. Panics if a length exceeds
@@ -231,11 +243,7 @@ impl Shape {
                 "Record<V> requires align_of::<V>() <= 8"
             )
         };
-        let var_off = if flags & FLAG_EXPIRE != 0 {
-            HEADER + EXPIRE_LEN
-        } else {
-            HEADER
-        };
+        let var_off = var_off(flags);
         let (var_len, str_len) = if flags & KIND_MASK == KIND_VALUE {
             (size_of::<V>(), 0)
         } else {
@@ -279,11 +287,7 @@ impl Shape {
         unsafe {
             let flags = p.add(OFF_FLAGS).read();
             let key_len8 = p.add(OFF_KEY_LEN8).read();
-            let var_off = if flags & FLAG_EXPIRE != 0 {
-                HEADER + EXPIRE_LEN
-            } else {
-                HEADER
-            };
+            let var_off = var_off(flags);
             let (var_len, str_len) = if flags & KIND_MASK == KIND_VALUE {
                 (size_of::<V>(), 0)
             } else {
