@@ -478,11 +478,11 @@ async fn settle(s: &mut Session, io: &mut Io<'_>) {
     let Some(target) = s.unsynced.iter().map(|u| u.2).max() else {
         return;
     };
-    let ks = &s.server.ks;
-    let mut rx = s.server.persist.durable.clone();
-    let durable = match rx.wait_for(|&d| d >= target || ks.log_failed()).await {
-        Ok(d) => *d,
-        Err(_) => 0,
+    let gate = &s.server.persist.durable;
+    let durable = if s.server.ks.log_failed() {
+        gate.durable()
+    } else {
+        gate.wait(target).await
     };
     if durable < target {
         let err = misconf(&s.server).to_line();

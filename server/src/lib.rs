@@ -16,6 +16,7 @@ pub mod commands;
 pub mod config;
 pub mod conn;
 pub mod cores;
+pub mod durable;
 pub mod function;
 pub mod info;
 pub mod monitor;

@@ -14,7 +14,6 @@ use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use parking_lot::Mutex;
-use tokio::sync::watch;
 use vole_engine::effect::{apply_record, EffectLog};
 use vole_engine::keyspace::Keyspace;
 use vole_engine::persist::{begin_snapshot, loader};
@@ -24,6 +23,7 @@ use vole_wal::storage::{FsStorage, Storage};
 use vole_wal::tail::ReadItem;
 
 use crate::config::Config;
+use crate::durable::DurableGate;
 
 /// Start-up logs a progress line every this many entries or records.
 const PROGRESS_EVERY: u64 = 1_000_000;
@@ -113,8 +113,7 @@ pub struct Persistence {
     /// The snapshot file.
     pub snapshot_path: PathBuf,
     /// Durable LSN, for connections waiting under `appendfsync always`.
-    pub durable: watch::Receiver<u64>,
-    durable_tx: Arc<watch::Sender<u64>>,
+    pub durable: Arc<DurableGate>,
     /// One snapshot at a time.
     saving: Mutex<()>,
     pub bgsave_in_progress: AtomicBool,
@@ -126,12 +125,10 @@ pub struct Persistence {
 impl Persistence {
     /// No persistence at all (in-process tests).
     pub fn disabled(dir: &Path) -> Persistence {
-        let (tx, rx) = watch::channel(0);
         Persistence {
             wal: None,
             snapshot_path: dir.join("vole.snap"),
-            durable: rx,
-            durable_tx: Arc::new(tx),
+            durable: Arc::new(DurableGate::new(0)),
             saving: Mutex::new(()),
             bgsave_in_progress: AtomicBool::new(false),
             stats: PersistStats::default(),
@@ -332,18 +329,19 @@ impl Persistence {
         }
         ks.set_last_lsn(last);
         // Waiters under `always` wake on every durable step, and on failure.
-        let tx = self.durable_tx.clone();
+        let gate = self.durable.clone();
         let weak: Weak<Wal<LogStorage>> = Arc::downgrade(&wal);
         let ks_weak = Arc::downgrade(ks);
         wal.set_durable_listener(Box::new(move |lsn| {
             if let (Some(w), Some(ks)) = (weak.upgrade(), ks_weak.upgrade()) {
                 if let Some(f) = w.failure() {
                     ks.note_log_failure(f);
+                    gate.fail();
                 }
             }
-            tx.send_replace(lsn);
+            gate.advance(lsn);
         }));
-        self.durable_tx.send_replace(wal.durable_lsn());
+        self.durable.advance(wal.durable_lsn());
         wal.set_retention_floor("snapshot", Some(snap_lsn + 1));
         if let Err(e) = wal.apply_retention() {
             tracing::warn!("log retention: {e}");
