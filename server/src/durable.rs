@@ -109,8 +109,9 @@ impl DurableGate {
         (d >= target || self.failed()).then_some(d)
     }
 
-    /// How many wake-ups are registered (tests and INFO-style introspection).
-    pub fn waiting(&self) -> usize {
+    /// How many wake-ups are registered.
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
         self.waiters.lock().len()
     }
 }
