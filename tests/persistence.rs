@@ -22,6 +22,12 @@ fn segments(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// Where the whole records of a segment end: under `appendfsync always` a killed server
+/// leaves zeros preallocated after them.
+fn records_end(bytes: &[u8]) -> usize {
+    vole_wal::recover::scan_segment(bytes).valid_len
+}
+
 fn info_field(con: &mut redis::Connection, field: &str) -> String {
     let info: String = q(con, &["INFO", "persistence"]);
     info.lines()
@@ -205,7 +211,7 @@ fn a_torn_tail_is_cut_and_every_whole_record_kept() {
     let mut expected_max = 300usize;
     for round in 0..5 {
         let seg = segments(&dir).pop().expect("a segment");
-        let len = std::fs::metadata(&seg).expect("meta").len();
+        let len = records_end(&std::fs::read(&seg).expect("read")) as u64;
         let cut = rng.gen_range(len / 2..len.saturating_sub(1).max(len / 2 + 1));
         let f = std::fs::OpenOptions::new()
             .write(true)
@@ -245,6 +251,51 @@ fn a_torn_tail_is_cut_and_every_whole_record_kept() {
 }
 
 #[test]
+fn preallocated_zeros_after_kill_9_are_trimmed_not_called_torn() {
+    // Proves that under `appendfsync always` the log runs ahead in zeros, a kill -9 leaves
+    // them, and a restart keeps every record, trims the zeros, logs them as preallocated
+    // space and does not count a torn tail; a clean shutdown leaves no zeros at all.
+    let dir = temp_dir("prealloc");
+    let v = Vole::start_in(&dir, &["--appendfsync", "always"]);
+    let mut c = v.client();
+    for i in 0..100 {
+        let _: () = q(&mut c, &["SET", &format!("k{i:03}"), "v"]);
+    }
+    v.kill9();
+    let seg = segments(&dir).pop().expect("segment");
+    let bytes = std::fs::read(&seg).expect("read");
+    assert!(
+        bytes.len() > records_end(&bytes) + 4096,
+        "zeros follow the records: {} of {}",
+        records_end(&bytes),
+        bytes.len()
+    );
+    let v = Vole::start_in(&dir, &["--appendfsync", "always"]);
+    let mut c = v.client();
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 100);
+    assert_eq!(info_field(&mut c, "wal_torn_tails_truncated"), "0");
+    let log = v.log_text();
+    assert!(log.contains("preallocated"), "{log}");
+    assert!(!log.contains("torn tail"), "{log}");
+    let trimmed = std::fs::read(&seg).expect("read");
+    assert_eq!(trimmed.len(), records_end(&bytes));
+    let _: () = q(&mut c, &["SET", "after", "1"]);
+    assert_eq!(v.shutdown(&["NOSAVE"]), Some(0));
+    for seg in segments(&dir) {
+        let bytes = std::fs::read(&seg).expect("read");
+        assert_eq!(
+            bytes.len(),
+            records_end(&bytes),
+            "{} ends in zeros",
+            seg.display()
+        );
+    }
+    let v = Vole::start_in(&dir, &[]);
+    let mut c = v.client();
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 101);
+}
+
+#[test]
 fn a_damaged_record_is_reported_and_counted_not_fatal() {
     // Proves a bit flip inside a record in the middle of a segment is detected: the server
     // starts, logs segment and offset, counts it in INFO, and keeps the records before it.
@@ -257,7 +308,7 @@ fn a_damaged_record_is_reported_and_counted_not_fatal() {
     v.kill9();
     let seg = segments(&dir).pop().expect("segment");
     let mut bytes = std::fs::read(&seg).expect("read");
-    let at = bytes.len() / 2;
+    let at = records_end(&bytes) / 2;
     bytes[at] ^= 0x10;
     std::fs::write(&seg, &bytes).expect("write");
     let v = Vole::start_in(&dir, &[]);

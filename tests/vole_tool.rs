@@ -289,6 +289,52 @@ fn repair_cuts_a_torn_tail_and_keeps_every_whole_record() {
 }
 
 #[test]
+fn zeros_preallocated_after_the_last_record_are_clean() {
+    // Proves a newest segment ending in zeros (what a server killed under `appendfsync
+    // always` leaves) verifies clean and lists as preallocated, dump reads every record, and
+    // a record write torn over those zeros is still found as a torn tail and repaired.
+    let data = temp_dir("prealloc");
+    let records = keyed(10);
+    let log = write_log(&data, &records, 1 << 20);
+    let seg = segments(&log).pop().expect("a segment");
+    let full = std::fs::metadata(&seg).expect("stat").len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .and_then(|f| f.set_len(full + 65_536))
+        .expect("extend");
+
+    let verify = tool(&["wal", "verify", s(&data)]);
+    assert_eq!(verify.code, 0, "{}", verify.out);
+    let list = tool(&["wal", "list", s(&data)]);
+    assert_eq!(list.code, 0, "{}", list.out);
+    assert!(
+        list.out.contains(&format!(
+            "clean (65536 preallocated zero bytes after offset {full})"
+        )),
+        "{}",
+        list.out
+    );
+    let dump = tool(&["wal", "dump", s(&data)]);
+    assert_eq!(dump.code, 0, "{}", dump.err);
+    assert!(dump.out.contains("key=\"key:10\""), "{}", dump.out);
+
+    // Tear the last record: keep its first 9 bytes, zero the rest, as a torn write over
+    // preallocated space leaves it.
+    let keep = record_offset(&records, 9);
+    let mut bytes = std::fs::read(&seg).expect("read");
+    bytes[keep + 9..full as usize].fill(0);
+    std::fs::write(&seg, &bytes).expect("write");
+    let verify = tool(&["wal", "verify", s(&data)]);
+    assert_eq!(verify.code, 1, "{}", verify.out);
+    assert!(verify.out.contains("torn tail"), "{}", verify.out);
+    let repair = tool(&["wal", "repair", s(&data)]);
+    assert_eq!(repair.code, 0, "{}{}", repair.out, repair.err);
+    assert_eq!(std::fs::metadata(&seg).expect("stat").len(), keep as u64);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
 fn repair_removes_a_newest_segment_whose_header_is_torn() {
     // Proves a newest segment cut inside its header (so no record was ever written to it) is
     // removed, and every record of the older segments is kept.

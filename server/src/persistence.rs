@@ -56,6 +56,12 @@ impl Storage for LogStorage {
         }
         self.fs.sync(file)
     }
+    fn preallocate(&self, file: &mut Self::File, len: u64) -> std::io::Result<()> {
+        self.fs.preallocate(file, len)
+    }
+    fn trim(&self, file: &mut Self::File) -> std::io::Result<()> {
+        self.fs.trim(file)
+    }
     fn read_all(&self, name: &str) -> std::io::Result<Vec<u8>> {
         self.fs.read_all(name)
     }
@@ -268,7 +274,14 @@ impl Persistence {
         };
         let (wal, report) = Wal::open(storage, opts, snap_lsn + 1)
             .map_err(|e| anyhow::anyhow!("cannot open the log in {}: {e}", dir.display()))?;
-        if let Some(t) = &report.torn_tail {
+        if let Some(t) = report.torn_tail.as_ref().filter(|t| t.zero_filled) {
+            tracing::info!(
+                segment = %t.segment,
+                offset = t.offset,
+                zero_bytes = t.dropped_bytes,
+                "log ended in zeros preallocated under appendfsync always; trimmed them"
+            );
+        } else if let Some(t) = &report.torn_tail {
             tracing::warn!(
                 segment = %t.segment,
                 offset = t.offset,

@@ -8,7 +8,7 @@
 //! | case | detected when | action |
 //! |------|---------------|--------|
 //! | `CleanEnd` | the last record ends exactly at the end of the file | newest segment: append after it; older segment: go on to the next |
-//! | `TornTail { valid_len }` | the bytes after the last whole record are shorter than a record header or than the length it declares; or they are one whole record with a bad checksum ending exactly at the end of the file; or they are all zero (file size grew, data never landed); or the file is shorter than the segment header and what is there is a prefix of the magic, or all zero (`valid_len` 0) | newest segment: truncate to `valid_len` (remove the file when that is less than a segment header) and log segment, offset and bytes dropped. In any older segment a torn tail cannot come from a crash (a later segment proves the writer moved on), so treat it as `CorruptRecord` at `valid_len` |
+//! | `TornTail { valid_len }` | the bytes after the last whole record are shorter than a record header or than the length it declares; or they are one whole record with a bad checksum followed by nothing but zeros up to the end of the file (a write torn over preallocated zeros leaves its prefix, then zeros), or a bare header followed only by zeros; or they are all zero (zeros preallocated under `always` that no record reached, or a file size that grew while the data never landed); or the file is shorter than the segment header and what is there is a prefix of the magic, or all zero (`valid_len` 0) | newest segment: truncate to `valid_len` (remove the file when that is less than a segment header) and log segment, offset and bytes dropped (an all-zero tail is reported as preallocated space, not as a torn write). In any older segment a torn tail cannot come from a crash (a later segment proves the writer moved on), so treat it as `CorruptRecord` at `valid_len` |
 //! | `CorruptRecord { offset, lsn_if_known, .. }` | a bad checksum or a length over the limit with more (not all-zero) bytes after it; or a checksummed record whose LSN does not increase | report segment, offset, the last good LSN ([`ScanReport::last_lsn`]) and the reason, count it; skip the rest of this segment (the framing after a damaged length cannot be trusted) and go on with the next segment, as the seed's "corrupted entries are skipped on replay" says. Never truncate: `vole-tool` verifies and repairs |
 //! | `BadHeader { reason }` | bad magic, unknown version, header checksum mismatch, or a short header that is not a torn one | stop start-up with a clear error naming the segment and reason; never rewrite the file |
 //!
@@ -235,12 +235,13 @@ pub(crate) fn step(rest: &[u8], max_payload_bytes: usize) -> Step<'_> {
             }
         }
         Decoded::Incomplete => None,
-        // A whole record that fails its checksum and is the very last thing in the file
-        // is what a torn sector write leaves: treat it as torn.
-        Decoded::BadChecksum { len, .. } if len == rest.len() => None,
+        // A whole record that fails its checksum and is the very last thing in the file is
+        // what a torn sector write leaves: treat it as torn. Zeros count as the end of the
+        // file: a write torn over preallocated space leaves its prefix, then the zeros.
+        Decoded::BadChecksum { len, .. } if only_zeros_from(rest, len) => None,
         Decoded::BadChecksum { .. } => Some(CorruptReason::BadChecksum),
         // Only a bare header is left: nothing follows that could be lost by truncating.
-        Decoded::LengthOverLimit { .. } if rest.len() <= RECORD_HEADER_LEN => None,
+        Decoded::LengthOverLimit { .. } if only_zeros_from(rest, RECORD_HEADER_LEN) => None,
         Decoded::LengthOverLimit {
             declared_payload_bytes,
         } => Some(CorruptReason::LengthOverLimit {
@@ -307,6 +308,11 @@ pub(crate) fn lsn_out_of_order(
 
 fn all_zero(bytes: &[u8]) -> bool {
     bytes.iter().all(|&b| b == 0)
+}
+
+/// Whether `bytes` holds nothing but zeros from `at` on (true when it ends before `at`).
+fn only_zeros_from(bytes: &[u8], at: usize) -> bool {
+    bytes.get(at..).is_none_or(all_zero)
 }
 
 /// The checks the `wal_segment` fuzz target runs on arbitrary bytes, shared with the corpus
@@ -458,6 +464,32 @@ mod tests {
         buf.extend_from_slice(&[0; 100]);
         let report = scan_segment(&buf);
         assert!(matches!(report.end, SegmentEnd::TornTail { valid_len } if valid_len == ends[0]));
+    }
+
+    #[test]
+    fn torn_tail_over_preallocated_zeros() {
+        // Proves a record write torn at any byte over preallocated zeros (its prefix, then
+        // zeros to the end of the file) is TornTail at the end of the previous record, and
+        // that a damaged record with a whole one after it is still CorruptRecord.
+        let (whole, ends) = segment(1, &[b"keep", b"torn record payload"]);
+        for cut in ends[0] + 1..whole.len() {
+            let mut buf = whole[..cut].to_vec();
+            buf.resize(whole.len() + 4096, 0);
+            let report = scan_segment(&buf);
+            assert!(
+                matches!(report.end, SegmentEnd::TornTail { valid_len } if valid_len == ends[0]),
+                "cut {cut}: {report:?}"
+            );
+            assert_eq!(report.last_lsn, Some(1));
+        }
+        let (mut buf, ends) = segment(1, &[b"keep", b"damaged", b"whole after"]);
+        buf[ends[0] + RECORD_HEADER_LEN] ^= 1;
+        buf.resize(buf.len() + 4096, 0);
+        let report = scan_segment(&buf);
+        assert!(matches!(
+            report.end,
+            SegmentEnd::CorruptRecord { offset, .. } if offset == ends[0]
+        ));
     }
 
     #[test]

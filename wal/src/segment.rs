@@ -142,6 +142,8 @@ pub struct SegmentWriter<S: Storage> {
     last_lsn: Option<u64>,
     /// Bytes handed to the storage so far, header included.
     len: u64,
+    /// The file's length including zeros preallocated after `len`.
+    preallocated: u64,
     buf: Vec<u8>,
     poisoned: bool,
 }
@@ -169,6 +171,7 @@ impl<S: Storage> SegmentWriter<S> {
             first_lsn,
             last_lsn: None,
             len: SEGMENT_HEADER_LEN as u64,
+            preallocated: SEGMENT_HEADER_LEN as u64,
             buf: Vec::new(),
             poisoned: false,
         })
@@ -194,6 +197,11 @@ impl<S: Storage> SegmentWriter<S> {
         self.len
     }
 
+    /// The file's length: what was appended, or more when zeros were preallocated after it.
+    pub fn file_len(&self) -> u64 {
+        self.preallocated.max(self.len)
+    }
+
     /// True while the segment holds no record, only its header.
     pub fn is_empty(&self) -> bool {
         self.last_lsn.is_none()
@@ -217,13 +225,55 @@ impl<S: Storage> SegmentWriter<S> {
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
         if let Err(source) = self.storage.append(&mut self.file, bytes) {
-            self.poisoned = true;
-            return Err(WriteError::Io {
-                segment: self.name.clone(),
-                source,
-            });
+            return Err(self.poison(source));
         }
         self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn poison(&mut self, source: std::io::Error) -> WriteError {
+        self.poisoned = true;
+        WriteError::Io {
+            segment: self.name.clone(),
+            source,
+        }
+    }
+
+    /// Writes zeros after the appended bytes up to a file length of `len` (nothing when the
+    /// file is that long already), so that later appends overwrite them and a sync does not
+    /// have to change the file's size. Durable with the next [`Self::sync`].
+    ///
+    /// Errors if the writer is poisoned or the storage fails (which poisons the writer).
+    pub fn preallocate(&mut self, len: u64) -> Result<(), WriteError> {
+        if self.poisoned {
+            return Err(WriteError::Poisoned);
+        }
+        if len <= self.file_len() {
+            return Ok(());
+        }
+        if let Err(source) = self.storage.preallocate(&mut self.file, len) {
+            return Err(self.poison(source));
+        }
+        self.preallocated = len;
+        Ok(())
+    }
+
+    /// Cuts preallocated zeros off the end of the file and makes the file durable, so that a
+    /// finished segment ends exactly at its last record. Does nothing when no zeros follow
+    /// the appended bytes (the caller syncs those as usual).
+    ///
+    /// Errors if the writer is poisoned or the storage fails (which poisons the writer).
+    pub fn trim(&mut self) -> Result<(), WriteError> {
+        if self.poisoned {
+            return Err(WriteError::Poisoned);
+        }
+        if self.preallocated <= self.len {
+            return Ok(());
+        }
+        if let Err(source) = self.storage.trim(&mut self.file) {
+            return Err(self.poison(source));
+        }
+        self.preallocated = self.len;
         Ok(())
     }
 
@@ -288,11 +338,7 @@ impl<S: Storage> SegmentWriter<S> {
             return Err(WriteError::Poisoned);
         }
         if let Err(source) = self.storage.sync(&mut self.file) {
-            self.poisoned = true;
-            return Err(WriteError::Io {
-                segment: self.name.clone(),
-                source,
-            });
+            return Err(self.poison(source));
         }
         Ok(())
     }
@@ -444,6 +490,46 @@ mod tests {
         let report = scan_segment(&storage.read_all(writer.name()).expect("read"));
         assert!(matches!(report.end, SegmentEnd::CleanEnd));
         assert_eq!((report.records, report.last_lsn), (2, Some(4)));
+    }
+
+    #[test]
+    fn preallocated_segment_survives_crash_and_trims_to_its_records() {
+        // Proves records appended over preallocated zeros scan as a torn (all-zero) tail after
+        // a power cut, keeping every synced record, and that trim leaves a clean end.
+        let storage = MemStorage::new();
+        let mut writer = SegmentWriter::create(storage.clone(), 1).expect("create");
+        writer.preallocate(4096).expect("preallocate");
+        assert_eq!((writer.len(), writer.file_len()), (24, 4096));
+        writer.append(1, 1, b"kept").expect("append");
+        writer.sync().expect("sync");
+        writer.append(2, 1, b"lost").expect("append");
+        let after_crash = storage.crash_copy().read_all(writer.name()).expect("read");
+        assert_eq!(after_crash.len(), 4096);
+        let report = scan_segment(&after_crash);
+        assert_eq!((report.records, report.last_lsn), (1, Some(1)));
+        assert!(matches!(report.end, SegmentEnd::TornTail { valid_len } if valid_len == 45));
+        writer.trim().expect("trim");
+        assert_eq!(writer.file_len(), writer.len());
+        storage.crash();
+        let report = scan_segment(&storage.read_all(writer.name()).expect("read"));
+        assert!(matches!(report.end, SegmentEnd::CleanEnd));
+        assert_eq!((report.records, report.last_lsn), (2, Some(2)));
+    }
+
+    #[test]
+    fn failed_preallocation_poisons_writer() {
+        // Proves a failed zero-filling write refuses every later call, like a failed append.
+        let storage = MemStorage::new();
+        let mut writer = SegmentWriter::create(storage.clone(), 1).expect("create");
+        storage.fail_nth_write(storage.writes_so_far() + 1);
+        assert!(matches!(
+            writer.preallocate(1 << 16),
+            Err(WriteError::Io { .. })
+        ));
+        assert!(matches!(
+            writer.append(1, 0, b"x"),
+            Err(WriteError::Poisoned)
+        ));
     }
 
     #[test]

@@ -280,3 +280,50 @@ fn listener_sees_durable_lsns() {
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
     assert_eq!(seen.last(), Some(&10));
 }
+
+#[test]
+fn always_preallocates_the_active_segment_and_trims_finished_ones() {
+    // Proves that under `always` the active segment (on a real directory) runs ahead in zeros
+    // that a live reader never sees, every rolled-over segment ends exactly at its last
+    // record, close trims the newest one too, and `everysec` never preallocates.
+    for policy in [FsyncPolicy::Always, FsyncPolicy::EverySec] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = FsStorage::new(dir.path());
+        let segment_bytes = 16 << 10;
+        let (wal, _) = Wal::open(storage.clone(), opts(segment_bytes, policy), 0).expect("open");
+        let mut reader = wal.reader(0).expect("reader");
+        let mut last = 0;
+        for lsn in 1..=3000u64 {
+            last = wal.append(1, &payload(lsn)).expect("append");
+            if policy == FsyncPolicy::Always && lsn % 100 == 0 {
+                wal.wait_durable(last).expect("durable");
+            }
+        }
+        wal.sync_now().expect("sync");
+        let got = records(&drain(&mut reader));
+        assert_eq!(got.len(), 3000, "{policy:?}");
+        assert_eq!(got.last().map(|(l, _)| *l), Some(last));
+        let names: Vec<String> = storage.list().expect("list");
+        assert!(names.len() > 2, "{policy:?}: rolled over: {names:?}");
+        let scan_len = |name: &str| {
+            let bytes = storage.read_all(name).expect("read");
+            let report = vole_wal::recover::scan_segment(&bytes);
+            (bytes.len(), report.valid_len)
+        };
+        for name in &names[..names.len() - 1] {
+            let (len, valid) = scan_len(name);
+            assert_eq!(len, valid, "{policy:?}: finished segment {name} has a tail");
+        }
+        let newest = names.last().expect("newest");
+        let (len, valid) = scan_len(newest);
+        match policy {
+            FsyncPolicy::Always => assert!(len > valid, "no zeros ahead: {len} {valid}"),
+            _ => assert_eq!(len, valid),
+        }
+        wal.close().expect("close");
+        let (len, valid) = scan_len(newest);
+        assert_eq!(len, valid, "{policy:?}: close left zeros");
+        let report = verify_log(&storage, DEFAULT_MAX_RECORD_PAYLOAD_BYTES).expect("verify");
+        assert!(report.torn_tail.is_none() && report.corrupt.is_empty());
+    }
+}

@@ -105,6 +105,15 @@ pub fn locate(dir: &Path) -> Result<LogDir, ToolError> {
 pub enum End {
     /// The last record ends at the end of the file.
     Clean,
+    /// The newest segment's last record is followed by nothing but zeros: space the server
+    /// preallocated under `appendfsync always` (it stopped without trimming them). Not a
+    /// problem; a server start trims them.
+    Preallocated {
+        /// End of the last whole record.
+        offset: u64,
+        /// Zero bytes after it.
+        zero_bytes: u64,
+    },
     /// The newest segment ends in a write cut short at `offset`.
     TornTail {
         /// End of the last whole record (or 0 when not even the header is whole).
@@ -375,6 +384,14 @@ pub fn scan(log: &LogDir, decode: bool, env: &Env<'_>) -> Result<LogScan, ToolEr
         out.problems.append(&mut decode_problems);
         let end = match report.end {
             SegmentEnd::CleanEnd => End::Clean,
+            SegmentEnd::TornTail { valid_len }
+                if newest && preallocated_tail(&bytes, valid_len) =>
+            {
+                End::Preallocated {
+                    offset: valid_len as u64,
+                    zero_bytes: bytes.len().saturating_sub(valid_len) as u64,
+                }
+            }
             SegmentEnd::TornTail { valid_len } => {
                 let whole_after = whole_records_after(&bytes, valid_len, next_min);
                 let dropped = (bytes.len() - valid_len) as u64;
@@ -502,6 +519,9 @@ pub fn list(dir: &Path, env: &mut Env<'_>) -> Result<Outcome, ToolError> {
     for s in &scan.segments {
         let end = match &s.end {
             End::Clean => "clean".to_owned(),
+            End::Preallocated { offset, zero_bytes } => {
+                format!("clean ({zero_bytes} preallocated zero bytes after offset {offset})")
+            }
             End::TornTail {
                 offset,
                 dropped_bytes,
@@ -872,6 +892,15 @@ fn read_error(log: &LogDir, e: ReadError) -> ToolError {
     }
 }
 
+/// Whether a newest segment's "torn tail" at `valid_len` is only zeros after a whole header:
+/// space the server preallocated under `appendfsync always`, which no record reached.
+fn preallocated_tail(bytes: &[u8], valid_len: usize) -> bool {
+    valid_len >= SEGMENT_HEADER_LEN
+        && bytes
+            .get(valid_len..)
+            .is_some_and(|t| t.iter().all(|&b| b == 0))
+}
+
 /// The newest segment's torn tail, checked alone (the reader takes one for "not written
 /// yet" and says nothing), described as `wal verify` would.
 fn newest_torn_tail(log: &LogDir) -> Result<Option<Problem>, ToolError> {
@@ -888,6 +917,9 @@ fn newest_torn_tail(log: &LogDir) -> Result<Option<Problem>, ToolError> {
     let SegmentEnd::TornTail { valid_len } = report.end else {
         return Ok(None);
     };
+    if preallocated_tail(&bytes, valid_len) {
+        return Ok(None);
+    }
     let found = whole_records_after(&bytes, valid_len, next_min_lsn(report.last_lsn, *name_lsn));
     let reason = if found.is_empty() {
         format!(
