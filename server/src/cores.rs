@@ -12,15 +12,45 @@
 //! (see `script::blocking`). Everything that is not a connection, the accept loop, the
 //! background jobs and signals, runs on the main runtime.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use tokio::runtime::{Builder, Handle};
+use tokio::sync::Notify;
+
+use crate::persistence::InlineSync;
 
 /// The connection runtimes.
 pub struct Cores {
     handles: Vec<Handle>,
+    /// Per runtime: rung when a thread of it appended to the log under `always`.
+    log_signals: Vec<Arc<Notify>>,
     next: AtomicUsize,
+}
+
+thread_local! {
+    /// The log signal of the runtime this thread serves, if it is a connection thread.
+    static LOG_SIGNAL: RefCell<Option<Arc<Notify>>> = const { RefCell::new(None) };
+}
+
+/// Called after this thread appended to the log under `appendfsync always`: rings the
+/// runtime's syncer, which writes and syncs at the end of the round. Returns `false` on a
+/// thread that is not a connection thread (nobody will sync for it: wake the flusher).
+pub fn note_log_append() -> bool {
+    LOG_SIGNAL.with(|s| match &*s.borrow() {
+        Some(signal) => {
+            signal.notify_one();
+            true
+        }
+        None => false,
+    })
+}
+
+/// Whether this thread is a connection thread with a log syncer.
+pub fn has_log_syncer() -> bool {
+    LOG_SIGNAL.with(|s| s.borrow().is_some())
 }
 
 impl Cores {
@@ -28,21 +58,49 @@ impl Cores {
     /// exits: shutdown waits for commands in flight, then the process ends with them.
     pub fn start(n: usize) -> std::io::Result<Cores> {
         let mut handles = Vec::with_capacity(n.max(1));
+        let mut log_signals = Vec::with_capacity(n.max(1));
         for i in 0..n.max(1) {
+            let signal = Arc::new(Notify::new());
+            let for_threads = signal.clone();
             let rt = Builder::new_multi_thread()
                 .worker_threads(1)
                 .thread_name(format!("vole-io-{i}"))
+                .on_thread_start(move || {
+                    let signal = for_threads.clone();
+                    LOG_SIGNAL.with(|s| *s.borrow_mut() = Some(signal));
+                })
                 .enable_all()
                 .build()?;
             handles.push(rt.handle().clone());
+            log_signals.push(signal);
             // Dropping a runtime stops its tasks, and may not happen inside another
             // runtime (where shutdown runs): these live as long as the process.
             std::mem::forget(rt);
         }
         Ok(Cores {
             handles,
+            log_signals,
             next: AtomicUsize::new(0),
         })
+    }
+
+    /// Starts one log syncer per runtime: when a connection thread appended under `always`,
+    /// it runs after the connections that are ready in the same round (so that one sync
+    /// covers all their writes, as Redis syncs before it goes back to waiting for events),
+    /// and writes and syncs the log on this thread, or leaves a large group to the flusher.
+    pub fn start_log_syncers(&self, sync: Arc<InlineSync>) {
+        for (handle, signal) in self.handles.iter().zip(&self.log_signals) {
+            let (sync, signal) = (sync.clone(), signal.clone());
+            drop(handle.spawn(async move {
+                loop {
+                    signal.notified().await;
+                    // A yielded task runs after the tasks already ready and the next poll
+                    // of the I/O driver: the end of this round.
+                    tokio::task::yield_now().await;
+                    sync.run();
+                }
+            }));
+        }
     }
 
     /// Runs `fut` on the next runtime in turn.

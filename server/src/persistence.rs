@@ -85,9 +85,37 @@ impl Storage for LogStorage {
 /// The log as the engine sees it.
 struct WalLog(Arc<Wal<LogStorage>>);
 
+/// Under `appendfsync always`, a group of pending records up to this size is written and
+/// synced by the connection thread at the end of its round ([`InlineSync`]); a larger one
+/// goes to the flusher thread, which syncs while the connection thread goes on working.
+pub const INLINE_SYNC_MAX_BYTES: usize = 4096;
+
 impl EffectLog for WalLog {
     fn append(&self, kind: u8, payload: &[u8]) -> Result<u64, String> {
-        self.0.append(kind, payload).map_err(|e| e.to_string())
+        let wal = &self.0;
+        if wal.policy() == FsyncPolicy::Always && crate::cores::has_log_syncer() {
+            let lsn = wal
+                .append_deferring(kind, payload, INLINE_SYNC_MAX_BYTES)
+                .map_err(|e| e.to_string())?;
+            crate::cores::note_log_append();
+            Ok(lsn)
+        } else {
+            wal.append(kind, payload).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// What a connection thread's log syncer does at the end of a round in which it appended:
+/// write and sync a small group itself, with no hand-off to the flusher thread and back
+/// (each costs a wake-up of a sleeping thread), or wake the flusher for a large one.
+pub struct InlineSync(Arc<Wal<LogStorage>>);
+
+impl InlineSync {
+    /// Syncs inline or wakes the flusher (see [`Wal::sync_inline`]).
+    pub fn run(&self) {
+        if !self.0.sync_inline(INLINE_SYNC_MAX_BYTES) {
+            self.0.kick();
+        }
     }
 }
 
@@ -129,6 +157,11 @@ pub struct Persistence {
 }
 
 impl Persistence {
+    /// The connection threads' log syncer, when the log is on.
+    pub fn inline_sync(&self) -> Option<Arc<InlineSync>> {
+        self.wal.clone().map(|w| Arc::new(InlineSync(w)))
+    }
+
     /// No persistence at all (in-process tests).
     pub fn disabled(dir: &Path) -> Persistence {
         Persistence {

@@ -358,6 +358,9 @@ pub async fn run(server: Arc<Server>) -> anyhow::Result<()> {
     let io_threads = server.config.read().io_threads;
     let cores = crate::cores::Cores::start(io_threads)
         .map_err(|e| anyhow::anyhow!("cannot start the connection threads: {e}"))?;
+    if let Some(sync) = server.persist.inline_sync() {
+        cores.start_log_syncers(sync);
+    }
 
     let shutdown = server.clone();
     let sig = async {

@@ -13,6 +13,15 @@
 //!   (group commit); `EverySec` writes at once and syncs when at least
 //!   [`EVERYSEC_INTERVAL`] passed since the last sync; `No` writes at once and syncs only at
 //!   rollover, [`Wal::sync_now`], [`Wal::wait_durable`] and close.
+//! - Inline sync (`Always` only): a caller that appends with [`Wal::append_deferring`] does
+//!   not wake the flusher for a small group; at the end of its round it calls
+//!   [`Wal::sync_inline`], which writes and syncs the pending records on the caller's thread
+//!   if nobody else is writing and the group is small, or else returns `false` and the caller
+//!   [`Wal::kick`]s the flusher. Whoever writes holds the one writer core (active segment,
+//!   last written LSN), and the pending buffer is only taken by its holder, so records reach
+//!   the file in LSN order whichever thread writes them. This is Redis's shape for
+//!   `appendfsync always` (the event loop syncs before it goes back to waiting) without its
+//!   cost for large groups, which the flusher syncs while the connection threads go on.
 //! - Rollover: a record that would take the active segment past `segment_bytes` goes to a new
 //!   segment named by its LSN, after the old segment is synced. A record is never split; a
 //!   record larger than `segment_bytes` sits alone in its segment.
@@ -313,6 +322,9 @@ struct State {
     flusher_done: bool,
     /// Bumped on every write, segment creation, failure and flusher exit; readers wait on it.
     write_gen: u64,
+    /// Records were written since the last sync.
+    unsynced: bool,
+    last_sync: Instant,
     /// The flusher is waiting on `work` (so an append must wake it).
     flusher_waiting: bool,
     /// Threads waiting on `durable_cv` and `written_cv`: a condvar notify is a system call
@@ -429,6 +441,7 @@ impl<S> Shared<S> {
 pub struct Wal<S: Storage> {
     shared: Arc<Shared<S>>,
     flusher: Mutex<Option<JoinHandle<()>>>,
+    core: Arc<Mutex<Core<S>>>,
 }
 
 /// One segment as the open-time scan found it.
@@ -644,6 +657,8 @@ where
                 stop: false,
                 flusher_done: false,
                 write_gen: 0,
+                unsynced: false,
+                last_sync: Instant::now(),
                 flusher_waiting: false,
                 durable_waiters: 0,
                 write_waiters: 0,
@@ -664,13 +679,15 @@ where
             policy_code: AtomicU8::new(opts.fsync.code()),
             corrupt_records_skipped: report.corrupt.len() as u64,
         });
-        let flusher = Flusher {
-            shared: shared.clone(),
+        let core = Arc::new(Mutex::new(Core {
             active: None,
             written: last,
-            unsynced: false,
-            last_sync: Instant::now(),
             spare: Vec::new(),
+            announce: None,
+        }));
+        let flusher = Flusher {
+            shared: shared.clone(),
+            core: core.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("vole-wal".to_owned())
@@ -679,6 +696,7 @@ where
         let wal = Arc::new(Self {
             shared,
             flusher: Mutex::new(Some(handle)),
+            core,
         });
         Ok((wal, report))
     }
@@ -690,6 +708,18 @@ where
     /// [`PENDING_LIMIT_BYTES`] are pending. Errors if the payload is over the limit, the log
     /// has failed, or it is closed.
     pub fn append(&self, kind: u8, payload: &[u8]) -> Result<u64, WalError> {
+        self.append_deferring(kind, payload, 0)
+    }
+
+    /// [`Self::append`], except that the flusher is woken only once more than `defer_bytes`
+    /// are pending: the caller promises to call [`Self::sync_inline`] or [`Self::kick`] soon
+    /// (a connection thread under `always` does, at the end of its round).
+    pub fn append_deferring(
+        &self,
+        kind: u8,
+        payload: &[u8],
+        defer_bytes: usize,
+    ) -> Result<u64, WalError> {
         let sh = &*self.shared;
         if payload.len() > sh.max_record_payload {
             return Err(WalError::PayloadTooLarge(payload.len()));
@@ -711,13 +741,13 @@ where
         let next = lsn
             .checked_add(1)
             .ok_or_else(|| WalError::Failed("LSN space exhausted".to_owned()))?;
-        let was_empty = st.pending.is_empty();
+        let before = st.pending.len();
         encode_record(lsn, kind, payload, &mut st.pending)
             .map_err(|e| WalError::PayloadTooLarge(e.0))?;
         st.next_lsn = next;
         sh.last_lsn.store(lsn, Ordering::Release);
         // The flusher sleeps only while nothing is pending; busy, it takes this on its own.
-        let wake = was_empty && st.flusher_waiting;
+        let wake = before <= defer_bytes && st.pending.len() > defer_bytes && st.flusher_waiting;
         drop(st);
         if wake {
             sh.work.notify_one();
@@ -771,6 +801,59 @@ where
         }
     }
 
+    /// Under `always`, writes what is pending and syncs it on the calling thread, then tells
+    /// the listener, unless someone else is writing the log right now (the flusher takes
+    /// those records itself after its round) or more than `max_pending_bytes` are pending
+    /// (the flusher's thread is better at large groups: the caller's thread would be blocked
+    /// for the write). Returns `false` when it left the records to the flusher: call
+    /// [`Self::kick`] then. A failure poisons the log as the flusher's would.
+    pub fn sync_inline(&self, max_pending_bytes: usize) -> bool {
+        let sh = &*self.shared;
+        let Ok(mut core) = self.core.try_lock() else {
+            return false;
+        };
+        let batch = {
+            let mut st = lock(&sh.state);
+            if st.failure.is_some()
+                || st.stop
+                || st.policy != FsyncPolicy::Always
+                || st.pending.len() > max_pending_bytes
+            {
+                return false;
+            }
+            if st.pending.is_empty() && !st.unsynced {
+                return true;
+            }
+            std::mem::replace(&mut st.pending, std::mem::take(&mut core.spare))
+        };
+        let result = core.write(sh, &batch).and_then(|()| core.sync(sh));
+        core.recycle(batch);
+        let announce = core.announce.take();
+        drop(core);
+        match result {
+            Ok(()) => {
+                announce_durable(sh, announce);
+                if let Err(reason) = lock(&self.core).preallocate_ahead(sh) {
+                    fail(sh, reason);
+                }
+            }
+            Err(reason) => fail(sh, reason),
+        }
+        true
+    }
+
+    /// Wakes the flusher if records are pending and it sleeps (after
+    /// [`Self::append_deferring`], when [`Self::sync_inline`] left them to it).
+    pub fn kick(&self) {
+        let sh = &*self.shared;
+        let st = lock(&sh.state);
+        let wake = !st.pending.is_empty() && st.flusher_waiting;
+        drop(st);
+        if wake {
+            sh.work.notify_one();
+        }
+    }
+
     /// Writes and syncs everything appended so far; returns the durable LSN.
     ///
     /// Errors if the log has failed (even when nothing was left to sync) or is closed with
@@ -783,10 +866,11 @@ where
         Ok(self.durable_lsn())
     }
 
-    /// Sets the function the flusher thread calls after the durable LSN advances (with the
-    /// new durable LSN), and once more with the current durable LSN when the log fails. It
-    /// runs on the flusher thread, so it should be quick; it must not hold the last
-    /// `Arc<Wal>` (that would keep the log alive forever).
+    /// Sets the function called after the durable LSN advances (with the new durable LSN),
+    /// and once more with the current durable LSN when the log fails. It runs on the flusher
+    /// thread or on a thread in [`Self::sync_inline`], so it should be quick; two threads may
+    /// call it at once, and a smaller LSN may arrive after a larger one (keep the maximum).
+    /// It must not hold the last `Arc<Wal>` (that would keep the log alive forever).
     pub fn set_durable_listener(&self, f: Box<dyn Fn(u64) + Send + Sync>) {
         *lock(&self.shared.listener) = Some(Arc::from(f));
     }
@@ -960,16 +1044,26 @@ fn record_extent(buf: &[u8], at: usize) -> Option<(u64, usize)> {
     (at.checked_add(len)? <= buf.len()).then_some((lsn, len))
 }
 
-/// The flusher thread's state: the active segment and what it wrote but has not synced.
-struct Flusher<S: Storage> {
-    shared: Arc<Shared<S>>,
+/// The writing side of the log: the active segment, the last LSN handed to it, and the spare
+/// half of the pending double buffer. The flusher thread holds it for a round; under `always`
+/// a connection thread may hold it to write and sync inline ([`Wal::sync_inline`]). The
+/// pending buffer is only ever taken by whoever holds it, so batches reach the segment in LSN
+/// order.
+struct Core<S: Storage> {
     active: Option<SegmentWriter<S>>,
     /// Last LSN handed to the storage.
     written: u64,
-    unsynced: bool,
-    last_sync: Instant,
     /// The other half of the pending double buffer.
     spare: Vec<u8>,
+    /// A durable LSN to tell the listener once the core is released (the listener may drop
+    /// the last handle to the log, which must not happen with the core held).
+    announce: Option<u64>,
+}
+
+/// The flusher thread.
+struct Flusher<S: Storage> {
+    shared: Arc<Shared<S>>,
+    core: Arc<Mutex<Core<S>>>,
 }
 
 /// Marks the log failed if the flusher thread ends by panicking (a panicking listener, say),
@@ -990,65 +1084,107 @@ impl<S> Drop for ExitGuard<'_, S> {
 }
 
 impl<S: Storage + Clone> Flusher<S> {
-    fn run(mut self) {
-        let shared = self.shared.clone();
-        let _guard = ExitGuard(&shared);
-        while let Some((batch, stop)) = self.next_batch() {
+    fn run(self) {
+        let sh = &*self.shared;
+        let _guard = ExitGuard(sh);
+        while wait_for_work(sh) {
+            let mut core = lock(&self.core);
+            let Some((batch, stop)) = core.take_batch(sh) else {
+                return;
+            };
             let done = stop && batch.is_empty();
-            let mut result = self.write(&batch).and_then(|()| self.sync_if_due());
+            let mut result = core.write(sh, &batch).and_then(|()| core.sync_if_due(sh));
             if done && result.is_ok() {
-                result = self.trim_active();
+                result = core.trim_active();
             }
-            self.recycle(batch);
+            core.recycle(batch);
+            let announce = core.announce.take();
+            drop(core);
             if let Err(reason) = result {
-                self.fail(reason);
+                fail(sh, reason);
                 return;
             }
+            announce_durable(sh, announce);
             if done {
+                return;
+            }
+            if let Err(reason) = lock(&self.core).preallocate_ahead(sh) {
+                fail(sh, reason);
                 return;
             }
         }
     }
+}
 
-    /// Waits for work and takes the pending buffer (possibly empty, for a sync or a stop).
-    /// `None` once the log has failed.
-    fn next_batch(&mut self) -> Option<(Vec<u8>, bool)> {
-        let sh = &*self.shared;
-        let mut st = lock(&sh.state);
-        loop {
-            if st.failure.is_some() {
-                return None;
-            }
-            let sync_asked = st.sync_target > st.durable && self.unsynced;
-            let everysec_due = st.policy == FsyncPolicy::EverySec
-                && self.unsynced
-                && self.last_sync.elapsed() >= EVERYSEC_INTERVAL;
-            if !st.pending.is_empty() || sync_asked || everysec_due || st.stop {
-                break;
-            }
-            st.flusher_waiting = true;
-            st = if st.policy == FsyncPolicy::EverySec && self.unsynced {
-                let left = EVERYSEC_INTERVAL.saturating_sub(self.last_sync.elapsed());
-                wait_timeout(&sh.work, st, left)
-            } else {
-                wait(&sh.work, st)
-            };
-            st.flusher_waiting = false;
+/// Waits until the flusher has something to do: pending records, a sync asked for or due, a
+/// stop. Without `always`, lets appends gather for [`WRITE_COALESCE`] first. `false` once
+/// the log has failed.
+fn wait_for_work<S>(sh: &Shared<S>) -> bool {
+    let mut st = lock(&sh.state);
+    loop {
+        if st.failure.is_some() {
+            return false;
         }
-        // Without `always` nobody waits for this write: let appends gather for a moment, so
-        // the log costs one write per few hundred records instead of one wake-up and one
-        // write per record.
-        let nobody_waits = st.policy != FsyncPolicy::Always
-            && !st.stop
-            && st.sync_target <= st.durable
-            && st.pending.len() < COALESCE_MAX_BYTES;
-        if nobody_waits {
-            drop(st);
-            std::thread::sleep(WRITE_COALESCE);
-            st = lock(&sh.state);
-            if st.failure.is_some() {
-                return None;
-            }
+        let sync_asked = st.sync_target > st.durable && st.unsynced;
+        let everysec_due = st.policy == FsyncPolicy::EverySec
+            && st.unsynced
+            && st.last_sync.elapsed() >= EVERYSEC_INTERVAL;
+        if !st.pending.is_empty() || sync_asked || everysec_due || st.stop {
+            break;
+        }
+        st.flusher_waiting = true;
+        st = if st.policy == FsyncPolicy::EverySec && st.unsynced {
+            let left = EVERYSEC_INTERVAL.saturating_sub(st.last_sync.elapsed());
+            wait_timeout(&sh.work, st, left)
+        } else {
+            wait(&sh.work, st)
+        };
+        st.flusher_waiting = false;
+    }
+    // Without `always` nobody waits for this write: let appends gather for a moment, so
+    // the log costs one write per few hundred records instead of one wake-up and one
+    // write per record.
+    let nobody_waits = st.policy != FsyncPolicy::Always
+        && !st.stop
+        && st.sync_target <= st.durable
+        && st.pending.len() < COALESCE_MAX_BYTES;
+    if nobody_waits {
+        drop(st);
+        std::thread::sleep(WRITE_COALESCE);
+        return lock(&sh.state).failure.is_none();
+    }
+    true
+}
+
+/// Tells the listener about a durable LSN (after the core is released).
+fn announce_durable<S>(sh: &Shared<S>, lsn: Option<u64>) {
+    if let (Some(lsn), Some(listener)) = (lsn, sh.listener()) {
+        listener(lsn);
+    }
+}
+
+/// Poisons the log: records why, drops what is pending, wakes everyone, tells the listener.
+fn fail<S>(sh: &Shared<S>, reason: String) {
+    let durable = {
+        let mut st = lock(&sh.state);
+        st.failure.get_or_insert(reason);
+        st.pending = Vec::new();
+        st.write_gen += 1;
+        st.durable
+    };
+    sh.notify_all();
+    if let Some(listener) = sh.listener() {
+        listener(durable);
+    }
+}
+
+impl<S: Storage + Clone> Core<S> {
+    /// Takes the pending buffer (possibly empty, for a sync or a stop) and whether a stop was
+    /// asked. `None` once the log has failed.
+    fn take_batch(&mut self, sh: &Shared<S>) -> Option<(Vec<u8>, bool)> {
+        let mut st = lock(&sh.state);
+        if st.failure.is_some() {
+            return None;
         }
         let batch = std::mem::replace(&mut st.pending, std::mem::take(&mut self.spare));
         let stop = st.stop;
@@ -1068,8 +1204,8 @@ impl<S: Storage + Clone> Flusher<S> {
     }
 
     /// Hands `batch` to the storage, rolling over as needed.
-    fn write(&mut self, batch: &[u8]) -> Result<(), String> {
-        let segment_bytes = self.shared.segment_bytes;
+    fn write(&mut self, sh: &Shared<S>, batch: &[u8]) -> Result<(), String> {
+        let segment_bytes = sh.segment_bytes;
         let malformed = || "internal error: malformed pending buffer".to_owned();
         let mut at = 0;
         while at < batch.len() {
@@ -1079,7 +1215,7 @@ impl<S: Storage + Clone> Flusher<S> {
                 .as_ref()
                 .is_none_or(|w| !w.is_empty() && w.len() + len as u64 > segment_bytes);
             if full {
-                self.roll(first)?;
+                self.roll(sh, first)?;
             }
             let Some(w) = self.active.as_mut() else {
                 return Err(malformed());
@@ -1100,10 +1236,9 @@ impl<S: Storage + Clone> Flusher<S> {
             }
             w.append_encoded(&batch[at..end], first, last)
                 .map_err(|e| e.to_string())?;
-            self.unsynced = true;
             self.written = last;
             let (segment, segment_len) = (w.first_lsn(), w.len());
-            self.publish_written(segment, segment_len);
+            self.publish_written(sh, segment, segment_len);
             at = end;
         }
         Ok(())
@@ -1111,14 +1246,13 @@ impl<S: Storage + Clone> Flusher<S> {
 
     /// Syncs the active segment, cuts its preallocated zeros, and starts a new one whose
     /// first record is `lsn`.
-    fn roll(&mut self, lsn: u64) -> Result<(), String> {
-        if self.active.is_some() && self.unsynced {
-            self.sync()?;
+    fn roll(&mut self, sh: &Shared<S>, lsn: u64) -> Result<(), String> {
+        if self.active.is_some() && lock(&sh.state).unsynced {
+            self.sync(sh)?;
         }
         // A finished segment ends at its last record; the next one is created only after
         // that is durable, so only the newest segment can ever end in zeros.
         self.trim_active()?;
-        let sh = &*self.shared;
         let name = segment_file_name(lsn);
         let writer = SegmentWriter::create(sh.storage.clone(), lsn).map_err(|e| e.to_string())?;
         lock(&sh.segments).push(SegmentMeta {
@@ -1137,8 +1271,7 @@ impl<S: Storage + Clone> Flusher<S> {
         Ok(())
     }
 
-    fn publish_written(&self, segment_first_lsn: u64, segment_len: u64) {
-        let sh = &*self.shared;
+    fn publish_written(&self, sh: &Shared<S>, segment_first_lsn: u64, segment_len: u64) {
         if let Some(meta) = lock(&sh.segments)
             .iter_mut()
             .rev()
@@ -1148,6 +1281,7 @@ impl<S: Storage + Clone> Flusher<S> {
         }
         let mut st = lock(&sh.state);
         st.written = self.written;
+        st.unsynced = true;
         st.write_gen += 1;
         sh.written_lsn.store(self.written, Ordering::Release);
         let wake = st.write_waiters > 0;
@@ -1158,42 +1292,42 @@ impl<S: Storage + Clone> Flusher<S> {
     }
 
     /// Syncs if the policy, a waiter, or a stop asks for it.
-    fn sync_if_due(&mut self) -> Result<(), String> {
-        if !self.unsynced {
-            return Ok(());
-        }
+    fn sync_if_due(&mut self, sh: &Shared<S>) -> Result<(), String> {
         let due = {
-            let st = lock(&self.shared.state);
+            let st = lock(&sh.state);
+            if !st.unsynced {
+                return Ok(());
+            }
             let by_policy = match st.policy {
                 FsyncPolicy::Always => true,
-                FsyncPolicy::EverySec => self.last_sync.elapsed() >= EVERYSEC_INTERVAL,
+                FsyncPolicy::EverySec => st.last_sync.elapsed() >= EVERYSEC_INTERVAL,
                 FsyncPolicy::No => false,
             };
             by_policy || st.sync_target > st.durable || st.stop
         };
         if due {
-            self.sync()?;
+            self.sync(sh)?;
         }
         Ok(())
     }
 
-    /// Syncs the active segment and publishes the new durable LSN.
-    fn sync(&mut self) -> Result<(), String> {
+    /// Syncs the active segment and publishes the new durable LSN (the listener is told
+    /// through `announce`, once the core is released).
+    fn sync(&mut self, sh: &Shared<S>) -> Result<(), String> {
         let Some(w) = self.active.as_mut() else {
             return Ok(());
         };
-        let sh = &*self.shared;
         let started = Instant::now();
         w.sync().map_err(|e| e.to_string())?;
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         sh.last_fsync_micros.store(micros, Ordering::Relaxed);
         sh.fsyncs.fetch_add(1, Ordering::Relaxed);
-        self.last_sync = Instant::now();
-        self.unsynced = false;
-        // Every earlier segment was synced when it was rolled over, so everything written
-        // is now durable.
+        // Every earlier segment was synced when it was rolled over, and only the holder of
+        // the core writes, so everything written is now durable.
         let durable = self.written;
         let mut st = lock(&sh.state);
+        st.unsynced = false;
+        st.last_sync = Instant::now();
         st.durable = durable;
         sh.durable_lsn.store(durable, Ordering::Release);
         let wake = st.durable_waiters > 0;
@@ -1201,16 +1335,14 @@ impl<S: Storage + Clone> Flusher<S> {
         if wake {
             sh.durable_cv.notify_all();
         }
-        if let Some(listener) = sh.listener() {
-            listener(durable);
-        }
-        self.preallocate_ahead()
+        self.announce = Some(durable);
+        Ok(())
     }
 
     /// Under `always`, tops up the zeros after the active segment's last record (see the
-    /// module docs). Called after a sync, once its waiters are woken.
-    fn preallocate_ahead(&mut self) -> Result<(), String> {
-        let policy = FsyncPolicy::from_code(self.shared.policy_code.load(Ordering::Acquire));
+    /// module docs). Called after a round, once its waiters are woken.
+    fn preallocate_ahead(&mut self, sh: &Shared<S>) -> Result<(), String> {
+        let policy = FsyncPolicy::from_code(sh.policy_code.load(Ordering::Acquire));
         let Some(w) = self.active.as_mut() else {
             return Ok(());
         };
@@ -1222,7 +1354,7 @@ impl<S: Storage + Clone> Flusher<S> {
         let target = w
             .len()
             .saturating_add(PREALLOCATE_AHEAD_BYTES)
-            .min(self.shared.segment_bytes);
+            .min(sh.segment_bytes);
         w.preallocate(target).map_err(|e| e.to_string())
     }
 
@@ -1231,22 +1363,6 @@ impl<S: Storage + Clone> Flusher<S> {
         match self.active.as_mut() {
             Some(w) => w.trim().map_err(|e| e.to_string()),
             None => Ok(()),
-        }
-    }
-
-    /// Poisons the log: records why, drops what is pending, wakes everyone, tells the listener.
-    fn fail(&mut self, reason: String) {
-        let sh = &*self.shared;
-        let durable = {
-            let mut st = lock(&sh.state);
-            st.failure.get_or_insert(reason);
-            st.pending = Vec::new();
-            st.write_gen += 1;
-            st.durable
-        };
-        sh.notify_all();
-        if let Some(listener) = sh.listener() {
-            listener(durable);
         }
     }
 }
