@@ -42,14 +42,36 @@ fn power_cut_keeps_every_acknowledged_append_always() {
     // is present with its payload after recovery, with many writers and rollovers.
     let storage = MemStorage::new();
     let (wal, _) = Wal::open(storage.clone(), opts(4096, FsyncPolicy::Always), 0).expect("open");
+    let (disk, acked) = cut_power_under_writers(&storage, &wal, 8, 300, 1000, |wal, payload| {
+        wal.append(1, payload)
+    });
+    let got = recovered(disk);
+    for (lsn, payload) in &acked {
+        assert_eq!(got.get(lsn), Some(payload), "acknowledged LSN {lsn} lost");
+    }
+}
+
+/// Runs `threads` writers of `per_thread` records each (appending with `append`, then
+/// waiting for durability), cuts the power once `min_acked` appends were acknowledged, lets
+/// the writers finish and closes the log. Returns the storage as the cut left it and what
+/// was acknowledged before it.
+fn cut_power_under_writers(
+    storage: &MemStorage,
+    wal: &Arc<Wal<MemStorage>>,
+    threads: usize,
+    per_thread: usize,
+    min_acked: usize,
+    append: fn(&Wal<MemStorage>, &[u8]) -> Result<u64, WalError>,
+) -> (MemStorage, Acked) {
     let acked: Arc<Mutex<Acked>> = Arc::default();
-    let threads: Vec<_> = (0..8)
+    let writers: Vec<_> = (0..threads)
         .map(|t| {
-            let (wal, acked) = (Arc::clone(&wal), Arc::clone(&acked));
+            let (wal, acked) = (Arc::clone(wal), Arc::clone(&acked));
             std::thread::spawn(move || {
-                for i in 0..300 {
-                    let payload = format!("thread {t} record {i}").into_bytes();
-                    let Ok(lsn) = wal.append(1, &payload) else {
+                for i in 0..per_thread {
+                    let payload =
+                        format!("thread {t} record {i} {}", "x".repeat(i % 40)).into_bytes();
+                    let Ok(lsn) = append(&wal, &payload) else {
                         return;
                     };
                     if wal.wait_durable(lsn).is_err() {
@@ -60,24 +82,20 @@ fn power_cut_keeps_every_acknowledged_append_always() {
             })
         })
         .collect();
-    // Cut the power while the writers are busy.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while acked.lock().expect("lock").len() < 1000 && Instant::now() < deadline {
+    while acked.lock().expect("lock").len() < min_acked && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(1));
     }
     let (disk, acked_at_cut) = {
         let list = acked.lock().expect("lock");
         (storage.crash_copy(), list.clone())
     };
-    for t in threads {
-        t.join().expect("writer");
+    for w in writers {
+        w.join().expect("writer");
     }
     wal.close().expect("close");
-    assert!(acked_at_cut.len() >= 1000, "writers too slow");
-    let got = recovered(disk);
-    for (lsn, payload) in &acked_at_cut {
-        assert_eq!(got.get(lsn), Some(payload), "acknowledged LSN {lsn} lost");
-    }
+    assert!(acked_at_cut.len() >= min_acked, "writers too slow");
+    (disk, acked_at_cut)
 }
 
 #[test]
@@ -320,43 +338,15 @@ fn inline_syncs_and_the_flusher_together_lose_no_acknowledged_append() {
     let storage = MemStorage::new();
     storage.set_sync_delay(Duration::from_micros(200));
     let (wal, _) = Wal::open(storage.clone(), opts(2048, FsyncPolicy::Always), 0).expect("open");
-    let acked: Arc<Mutex<Acked>> = Arc::default();
-    let threads: Vec<_> = (0..6)
-        .map(|t| {
-            let (wal, acked) = (Arc::clone(&wal), Arc::clone(&acked));
-            std::thread::spawn(move || {
-                for i in 0..250 {
-                    let payload =
-                        format!("thread {t} record {i} {}", "x".repeat(i % 40)).into_bytes();
-                    let Ok(lsn) = wal.append_deferring(1, &payload, 512) else {
-                        return;
-                    };
-                    if !wal.sync_inline(512) {
-                        wal.kick();
-                    }
-                    if wal.wait_durable(lsn).is_err() {
-                        return;
-                    }
-                    acked.lock().expect("lock").push((lsn, payload));
-                }
-            })
-        })
-        .collect();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while acked.lock().expect("lock").len() < 600 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let (disk, acked_at_cut) = {
-        let list = acked.lock().expect("lock");
-        (storage.crash_copy(), list.clone())
-    };
-    for t in threads {
-        t.join().expect("writer");
-    }
-    wal.close().expect("close");
-    assert!(acked_at_cut.len() >= 600, "writers too slow");
+    let (disk, acked) = cut_power_under_writers(&storage, &wal, 6, 250, 600, |wal, payload| {
+        let lsn = wal.append_deferring(1, payload, 512)?;
+        if !wal.sync_inline(512) {
+            wal.kick();
+        }
+        Ok(lsn)
+    });
     let got = recovered(disk);
-    for (lsn, payload) in &acked_at_cut {
+    for (lsn, payload) in &acked {
         assert_eq!(got.get(lsn), Some(payload), "acknowledged LSN {lsn} lost");
     }
     // After close everything appended is there, once, in order.
