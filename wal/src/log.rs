@@ -83,6 +83,11 @@ pub const EVERYSEC_INTERVAL: Duration = Duration::from_secs(1);
 /// writes data instead of also growing the file.
 pub const PREALLOCATE_AHEAD_BYTES: u64 = 1 << 20;
 
+/// [`Wal::sync_inline`] leaves the sync to the flusher while the last sync took longer than
+/// this: on a slow disk a caller's thread would stall for that long (a connection thread
+/// serving reads too), while the flusher syncs without stopping anyone else.
+pub const INLINE_SYNC_MAX_FSYNC: Duration = Duration::from_millis(1);
+
 /// When the log syncs what it wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FsyncPolicy {
@@ -805,10 +810,16 @@ where
     /// the listener, unless someone else is writing the log right now (the flusher takes
     /// those records itself after its round) or more than `max_pending_bytes` are pending
     /// (the flusher's thread is better at large groups: the caller's thread would be blocked
-    /// for the write). Returns `false` when it left the records to the flusher: call
-    /// [`Self::kick`] then. A failure poisons the log as the flusher's would.
+    /// for the write), or the last sync took longer than [`INLINE_SYNC_MAX_FSYNC`]. Returns
+    /// `false` when it left the records to the flusher: call [`Self::kick`] then. A failure
+    /// poisons the log as the flusher's would.
     pub fn sync_inline(&self, max_pending_bytes: usize) -> bool {
         let sh = &*self.shared;
+        let slow = Duration::from_micros(sh.last_fsync_micros.load(Ordering::Relaxed))
+            > INLINE_SYNC_MAX_FSYNC;
+        if slow {
+            return false;
+        }
         let Ok(mut core) = self.core.try_lock() else {
             return false;
         };

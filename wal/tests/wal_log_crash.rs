@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use vole_wal::log::{FsyncPolicy, Wal, WalError, WalOptions};
+use vole_wal::log::{FsyncPolicy, Wal, WalError, WalOptions, INLINE_SYNC_MAX_FSYNC};
 use vole_wal::storage::MemStorage;
 use vole_wal::tail::{ReadItem, WalReader};
 
@@ -328,6 +328,38 @@ fn sync_inline_writes_and_syncs_on_the_caller_thread() {
     wal.close().expect("close");
     let got = recovered(disk);
     assert_eq!(got.keys().copied().collect::<Vec<_>>(), vec![a, b, big, c]);
+}
+
+#[test]
+fn a_slow_disk_leaves_syncs_to_the_flusher() {
+    // Proves that while the last sync took longer than INLINE_SYNC_MAX_FSYNC, sync_inline
+    // declines (the caller's thread would stall), and that it syncs inline again once the
+    // flusher measured a fast sync.
+    let storage = MemStorage::new();
+    let (wal, _) = Wal::open(storage.clone(), opts(1 << 20, FsyncPolicy::Always), 0).expect("open");
+    storage.set_sync_delay(INLINE_SYNC_MAX_FSYNC * 3);
+    let lsn = wal.append(1, b"slow").expect("append");
+    wal.wait_durable(lsn).expect("durable");
+    let lsn = wal.append_deferring(1, b"next", 100).expect("append");
+    assert!(!wal.sync_inline(100), "inline after a slow sync");
+    storage.set_sync_delay(Duration::ZERO);
+    wal.kick();
+    wal.wait_durable(lsn).expect("the flusher syncs it");
+    // The flusher may still hold the writer for a moment after its round, and on a busy
+    // machine one of its syncs may take over 1 ms again: each declined record goes to the
+    // flusher, whose next sync is measured anew.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let lsn = wal.append_deferring(1, b"fast again", 100).expect("append");
+        if wal.sync_inline(100) {
+            assert_eq!(wal.durable_lsn(), lsn);
+            break;
+        }
+        assert!(Instant::now() < deadline, "no inline sync after fast ones");
+        wal.kick();
+        wal.wait_durable(lsn).expect("durable");
+    }
+    wal.close().expect("close");
 }
 
 #[test]
