@@ -35,17 +35,15 @@ thread_local! {
     static LOG_SIGNAL: RefCell<Option<Arc<Notify>>> = const { RefCell::new(None) };
 }
 
-/// Called after this thread appended to the log under `appendfsync always`: rings the
-/// runtime's syncer, which writes and syncs at the end of the round. Returns `false` on a
-/// thread that is not a connection thread (nobody will sync for it: wake the flusher).
-pub fn note_log_append() -> bool {
-    LOG_SIGNAL.with(|s| match &*s.borrow() {
-        Some(signal) => {
+/// Called after a connection thread appended to the log under `appendfsync always`: rings
+/// the runtime's syncer, which writes and syncs at the end of the round (nothing on other
+/// threads: see [`has_log_syncer`]).
+pub fn note_log_append() {
+    LOG_SIGNAL.with(|s| {
+        if let Some(signal) = &*s.borrow() {
             signal.notify_one();
-            true
         }
-        None => false,
-    })
+    });
 }
 
 /// Whether this thread is a connection thread with a log syncer.

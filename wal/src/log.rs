@@ -844,8 +844,13 @@ where
         match result {
             Ok(()) => {
                 announce_durable(sh, announce);
-                if let Err(reason) = lock(&self.core).preallocate_ahead(sh) {
-                    fail(sh, reason);
+                // Never wait here for the flusher's round (it may be in an fsync): if it holds
+                // the writer, it tops the zeros up itself when its round ends.
+                if let Ok(mut core) = self.core.try_lock() {
+                    if let Err(reason) = core.preallocate_ahead(sh) {
+                        drop(core);
+                        fail(sh, reason);
+                    }
                 }
             }
             Err(reason) => fail(sh, reason),
