@@ -447,6 +447,81 @@ fn unauthenticated_clients_get_small_request_limits() {
     assert_eq!(r.cmd(&["ECHO", &big]), bulk(&big));
 }
 
+/// One request in RESP, as a client library writes it.
+fn encode(args: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend(format!("${}\r\n{a}\r\n", a.len()).into_bytes());
+    }
+    out
+}
+
+#[test]
+fn requests_pipelined_behind_reset_get_the_unauthenticated_limits() {
+    // The server parses a pipeline a few requests ahead of running them (to prefetch their
+    // keys), but never past a RESET: with a password set, RESET ends authentication, so an
+    // 11-argument request sent in the same write is refused as it would be on its own.
+    let vole = Vole::start(&["--requirepass", "pw"]);
+    let mut r = vole.raw();
+    assert_eq!(r.cmd(&["AUTH", "pw"]), ok());
+    let mut batch = encode(&["SET", "a", "1"]);
+    batch.extend(encode(&["RESET"]));
+    batch.extend(encode(&["PING"; 11]));
+    r.send(&batch);
+    assert_eq!(r.read(), Some(ok()));
+    assert_eq!(r.read(), Some(simple("RESET")));
+    let err = r.read().expect("an error reply before the close");
+    assert_error_line(&err, "ERR Protocol error: unauthenticated multibulk length");
+    assert!(r.is_closed());
+}
+
+#[test]
+fn a_pipeline_across_databases_and_errors_runs_in_order() {
+    // Parsing ahead and prefetching keys changes nothing a client can see: a pipeline that
+    // switches databases, hits a wrong type and ends in garbage gets every reply in order, each
+    // as if its request had run alone, and the valid ones before the garbage still run.
+    let vole = Vole::start(&[]);
+    let mut r = vole.raw();
+    let mut batch = Vec::new();
+    for i in 0..40 {
+        batch.extend(encode(&["SET", &format!("k{i}"), &i.to_string()]));
+    }
+    batch.extend(encode(&["SELECT", "1"]));
+    batch.extend(encode(&["GET", "k1"]));
+    batch.extend(encode(&["INCR", "k2"]));
+    batch.extend(encode(&["SELECT", "0"]));
+    batch.extend(encode(&["INCR", "k2"]));
+    batch.extend(encode(&["LPUSH", "k3", "x"]));
+    batch.extend(encode(&["GET", "k39"]));
+    batch.extend(b"*1\r\n$4\r\nPING\r\nxyz\r\n*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n");
+    batch.extend(b"*1\r\n$x\r\n");
+    r.send(&batch);
+    for _ in 0..40 {
+        assert_eq!(r.read(), Some(ok()));
+    }
+    assert_eq!(r.read(), Some(ok()));
+    assert_eq!(r.read(), Some(Value::Null));
+    assert_eq!(r.read(), Some(Value::Int(1)));
+    assert_eq!(r.read(), Some(ok()));
+    assert_eq!(r.read(), Some(Value::Int(3)));
+    assert!(is_err(&r.read().expect("a reply"), "WRONGTYPE"));
+    assert_eq!(r.read(), Some(bulk("39")));
+    assert_eq!(r.read(), Some(simple("PONG")));
+    assert!(is_err(
+        &r.read().expect("a reply"),
+        "ERR unknown command 'xyz'"
+    ));
+    assert_eq!(r.read(), Some(bulk("1")));
+    let err = r.read().expect("an error reply before the close");
+    assert!(is_err(&err, "ERR Protocol error"), "{err:?}");
+    assert!(r.is_closed());
+    // The writes before the garbage are all there.
+    let mut c = vole.raw();
+    assert_eq!(c.cmd(&["GET", "k2"]), bulk("3"));
+    assert_eq!(c.cmd(&["SELECT", "1"]), ok());
+    assert_eq!(c.cmd(&["GET", "k2"]), bulk("1"));
+}
+
 #[test]
 fn proto_max_bulk_len_is_enforced_and_adjustable() {
     // A bulk longer than proto-max-bulk-len (lowered to 1 MiB at runtime) is a protocol error;

@@ -130,6 +130,11 @@ impl std::fmt::Debug for Key {
 pub trait Keyed {
     /// The entry's key.
     fn key(&self) -> &[u8];
+
+    /// Start loading what a key comparison will read (see [`ShardIndex::prefetch`]). Entries
+    /// that hold their key inline have nothing to fetch.
+    #[inline]
+    fn prefetch(&self) {}
 }
 
 /// The hash function of one database (seeded per database).
@@ -224,6 +229,17 @@ impl<V: Keyed, H: KeyHasher> ShardIndex<V, H> {
     #[inline]
     pub fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut V> {
         self.table.find_mut(hash, |e| e.key() == key)
+    }
+
+    /// Start loading the entries a lookup of `hash` would compare, without comparing them:
+    /// a pipelined batch calls this for every key first, so that the cache misses of the
+    /// batch overlap instead of each lookup waiting for its own.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        let _ = self.table.find(hash, |e| {
+            e.prefetch();
+            false
+        });
     }
 
     /// The entry for `key`, mutably, unless `dead(entry)` holds, in which case the entry is

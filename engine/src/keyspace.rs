@@ -88,6 +88,11 @@ impl Keyed for Record {
     fn key(&self) -> &[u8] {
         crate::record::Record::key(self)
     }
+
+    #[inline]
+    fn prefetch(&self) {
+        crate::record::Record::prefetch(self);
+    }
 }
 
 impl Record {
@@ -602,6 +607,17 @@ impl Db {
         let hash = self.hasher.hash_one(key);
         let shard = ((hash >> SHARD_HASH_SHIFT) as usize) & (SHARDS - 1);
         KeyRef { key, hash, shard }
+    }
+
+    /// Start loading `key`'s record into the cache, if the key exists, ahead of a command
+    /// that will look it up (see [`ShardIndex::prefetch`]). Skips a shard that another thread
+    /// holds for writing rather than wait for it: this is only a hint.
+    #[inline]
+    pub fn prefetch(&self, key: &[u8]) {
+        let k = self.locate(key);
+        if let Some(shard) = self.shards[k.shard].try_read() {
+            shard.index.prefetch(k.hash);
+        }
     }
 
     /// Read-lock one shard.

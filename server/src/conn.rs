@@ -251,6 +251,7 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
         eof: false,
     };
     let mut parser = resp::RequestParser::new();
+    let mut ahead = Ahead::default();
     let info = s.info.clone();
     loop {
         // Everything complete in the buffer runs first: input read while a reply was being
@@ -275,7 +276,7 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
                 authenticated: s.authenticated,
                 ..Limits::default()
             };
-            match parser.parse(&mut io.inbuf, &limits) {
+            match ahead.next(&mut parser, &mut io.inbuf, &limits, &s.db) {
                 Ok(Some(args)) => {
                     let outcome = match execute(s, &args).await {
                         Outcome::Block(on, handler, write) => {
@@ -370,6 +371,94 @@ async fn connection_loop(s: &mut Session, sock: &mut TcpStream) -> std::io::Resu
             .net_input_bytes
             .fetch_add(n as u64, Ordering::Relaxed);
         *info.last_active.lock() = Instant::now();
+    }
+}
+
+/// Most requests parsed ahead of the one about to run.
+const LOOKAHEAD: usize = 16;
+
+/// Requests parsed ahead of execution, so that the keys of a pipelined batch are looked up
+/// in the cache together: each key's record is prefetched (see `Db::prefetch`) before the
+/// first of them runs, and the cache misses of the batch overlap instead of each command
+/// waiting for its own. Commands still run one at a time, in order.
+///
+/// Parsing ahead must not change how a request is parsed. Only the parser limits depend on
+/// the session: an unauthenticated client gets stricter ones, so nothing is parsed ahead
+/// until the client is authenticated, nor past a RESET (which may end authentication).
+#[derive(Default)]
+struct Ahead {
+    queue: std::collections::VecDeque<Vec<Bytes>>,
+    /// A protocol error met while parsing ahead: reported once the requests before it ran.
+    error: Option<resp::ProtocolError>,
+}
+
+impl Ahead {
+    fn next(
+        &mut self,
+        parser: &mut resp::RequestParser,
+        buf: &mut BytesMut,
+        limits: &Limits,
+        db: &Db,
+    ) -> Result<Option<Vec<Bytes>>, resp::ProtocolError> {
+        if let Some(args) = self.queue.pop_front() {
+            return Ok(Some(args));
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let Some(first) = parser.parse(buf, limits)? else {
+            return Ok(None);
+        };
+        if buf.is_empty() || !limits.authenticated || is_reset(&first) {
+            return Ok(Some(first));
+        }
+        while self.queue.len() + 1 < LOOKAHEAD {
+            match parser.parse(buf, limits) {
+                Ok(Some(args)) => {
+                    let stop = is_reset(&args);
+                    self.queue.push_back(args);
+                    if stop {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    self.error = Some(e);
+                    break;
+                }
+            }
+        }
+        if !self.queue.is_empty() {
+            prefetch_keys(db, std::iter::once(&first).chain(self.queue.iter()));
+        }
+        Ok(Some(first))
+    }
+}
+
+fn is_reset(args: &[Bytes]) -> bool {
+    args.first()
+        .is_some_and(|name| name.eq_ignore_ascii_case(b"reset"))
+}
+
+/// Prefetches the first key of each command whose first key is its first argument. A run
+/// of commands on one key (a pipeline of LPUSH to one list) prefetches it once, and a run
+/// of one command name looks the name up once.
+fn prefetch_keys<'a>(db: &Db, batch: impl Iterator<Item = &'a Vec<Bytes>>) {
+    let mut last_name: &[u8] = &[];
+    let mut keyed = false;
+    let mut last_key: Option<&[u8]> = None;
+    for args in batch {
+        let (Some(name), Some(key)) = (args.first(), args.get(1)) else {
+            continue;
+        };
+        if name.as_ref() != last_name {
+            last_name = name;
+            keyed = vole_engine::command::lookup(name).is_some_and(|c| c.keys.0 == 1);
+        }
+        if keyed && last_key != Some(key.as_ref()) {
+            db.prefetch(key);
+            last_key = Some(key);
+        }
     }
 }
 
