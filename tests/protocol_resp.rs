@@ -515,6 +515,31 @@ fn a_pipeline_across_databases_and_errors_runs_in_order() {
     let err = r.read().expect("an error reply before the close");
     assert!(is_err(&err, "ERR Protocol error"), "{err:?}");
     assert!(r.is_closed());
+    // Collections big enough for their hash-table encodings, where the members a pipeline
+    // names are prefetched too, including through a command of the wrong type.
+    let mut r = vole.raw();
+    let mut batch = Vec::new();
+    for i in 0..300 {
+        batch.extend(encode(&["SADD", "s", &format!("m{i}")]));
+        batch.extend(encode(&["HSET", "h", &format!("f{i}"), "v"]));
+        batch.extend(encode(&["ZADD", "z", &i.to_string(), &format!("m{i}")]));
+    }
+    batch.extend(encode(&["HGET", "s", "m5"]));
+    batch.extend(encode(&["SISMEMBER", "s", "m5"]));
+    batch.extend(encode(&["ZINCRBY", "z", "0.5", "m7"]));
+    batch.extend(encode(&["ZSCORE", "h", "f1"]));
+    batch.extend(encode(&["HDEL", "h", "f9", "f10"]));
+    r.send(&batch);
+    for _ in 0..300 {
+        assert_eq!(r.read(), Some(Value::Int(1)));
+        assert_eq!(r.read(), Some(Value::Int(1)));
+        assert_eq!(r.read(), Some(Value::Int(1)));
+    }
+    assert!(is_err(&r.read().expect("a reply"), "WRONGTYPE"));
+    assert_eq!(r.read(), Some(Value::Int(1)));
+    assert_eq!(r.read(), Some(bulk("7.5")));
+    assert!(is_err(&r.read().expect("a reply"), "WRONGTYPE"));
+    assert_eq!(r.read(), Some(Value::Int(2)));
     // The writes before the garbage are all there.
     let mut c = vole.raw();
     assert_eq!(c.cmd(&["GET", "k2"]), bulk("3"));

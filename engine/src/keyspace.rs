@@ -620,6 +620,20 @@ impl Db {
         }
     }
 
+    /// Start loading `member`'s entry inside the collection at `key` (see
+    /// [`Value::prefetch_member`]), ahead of a command such as SADD or HSET that will look it
+    /// up. The key's own record is read here, so call [`Db::prefetch`] for the whole batch
+    /// first. Skips a shard that another thread holds for writing.
+    #[inline]
+    pub fn prefetch_member(&self, key: &[u8], member: &[u8]) {
+        let k = self.locate(key);
+        if let Some(shard) = self.shards[k.shard].try_read() {
+            if let Some(v) = shard.index.get(k.hash, key).and_then(|r| r.value()) {
+                v.prefetch_member(member);
+            }
+        }
+    }
+
     /// Read-lock one shard.
     #[inline]
     pub fn read(&self, shard: usize) -> RwLockReadGuard<'_, Shard> {

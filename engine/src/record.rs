@@ -392,6 +392,22 @@ unsafe fn alloc_prefix(shape: &Shape, key: &[u8], expire_at: i64, access_s: u32)
     p
 }
 
+/// Asks the CPU to start loading the cache line at `p` (a hint: nothing is read, and an
+/// address that is not mapped is ignored). Lookups of a pipelined batch use it to overlap
+/// their cache misses; see [`Record::prefetch`].
+#[inline]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 CPU has. A prefetch does not
+    // access memory in the language's sense and never faults, whatever the address.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Frees a record allocation when dropped (used so that a panicking
 /// `V::drop` still frees the block).
 struct FreeOnDrop {
@@ -452,14 +468,7 @@ impl<V> Record<V> {
     /// cache. A hint only: it reads nothing, writes nothing, and cannot fault.
     #[inline]
     pub fn prefetch(&self) {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 CPU has; a prefetch neither
-        // dereferences its address in the language's sense nor faults, and `self.ptr` is
-        // this record's live allocation in any case.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(self.ptr.as_ptr().cast::<i8>().cast_const());
-        }
+        prefetch(self.ptr.as_ptr().cast_const());
     }
 
     #[inline]

@@ -149,6 +149,18 @@ pub enum Value {
 }
 
 impl Value {
+    /// Start loading the entry for `member` (a set member, hash field or sorted-set member)
+    /// ahead of a command that will look it up; nothing for other types.
+    #[inline]
+    pub fn prefetch_member(&self, member: &[u8]) {
+        match self {
+            Value::Hash(h) => h.prefetch(member),
+            Value::Set(s) => s.prefetch(member),
+            Value::ZSet(z) => z.prefetch(member),
+            Value::Str { .. } | Value::List(_) | Value::Stream(_) => {}
+        }
+    }
+
     /// A string value from bytes (stored as its own allocation, never a view of a network buffer).
     pub fn string(data: &[u8]) -> Value {
         Value::Str {

@@ -440,12 +440,15 @@ fn is_reset(args: &[Bytes]) -> bool {
         .is_some_and(|name| name.eq_ignore_ascii_case(b"reset"))
 }
 
-/// Prefetches the first key of each command whose first key is its first argument. A run
-/// of commands on one key (a pipeline of LPUSH to one list) prefetches it once, and a run
-/// of one command name looks the name up once.
+/// Prefetches the first key of each command whose first key is its first argument, and then
+/// the member, field or sorted-set member that a command such as SADD, HSET or ZADD looks up
+/// inside that key's collection. A run of commands on one key (a pipeline of LPUSH to one
+/// list) prefetches the key once, and a run of one command name looks the name up once.
 fn prefetch_keys<'a>(db: &Db, batch: impl Iterator<Item = &'a Vec<Bytes>>) {
+    let mut members: [Option<(&[u8], &[u8])>; LOOKAHEAD] = [None; LOOKAHEAD];
+    let mut n_members = 0;
     let mut last_name: &[u8] = &[];
-    let mut keyed = false;
+    let mut cmd: Option<&'static Command> = None;
     let mut last_key: Option<&[u8]> = None;
     for args in batch {
         let (Some(name), Some(key)) = (args.first(), args.get(1)) else {
@@ -453,12 +456,38 @@ fn prefetch_keys<'a>(db: &Db, batch: impl Iterator<Item = &'a Vec<Bytes>>) {
         };
         if name.as_ref() != last_name {
             last_name = name;
-            keyed = vole_engine::command::lookup(name).is_some_and(|c| c.keys.0 == 1);
+            cmd = vole_engine::command::lookup(name).filter(|c| c.keys.0 == 1);
         }
-        if keyed && last_key != Some(key.as_ref()) {
+        let Some(c) = cmd else {
+            continue;
+        };
+        if last_key != Some(key.as_ref()) {
             db.prefetch(key);
             last_key = Some(key);
         }
+        if let Some(member) = member_arg(c, args.len()).and_then(|i| args.get(i)) {
+            if let Some(slot) = members.get_mut(n_members) {
+                *slot = Some((key, member));
+                n_members += 1;
+            }
+        }
+    }
+    for (key, member) in members.iter().take(n_members).flatten() {
+        db.prefetch_member(key, member);
+    }
+}
+
+/// The argument that names the first member, field or sorted-set member a command looks up
+/// in the collection at its key, for the commands that look one up by name.
+fn member_arg(cmd: &Command, argc: usize) -> Option<usize> {
+    match cmd.name {
+        "sadd" | "srem" | "sismember" | "smismember" | "hset" | "hmset" | "hsetnx" | "hget"
+        | "hmget" | "hdel" | "hexists" | "hincrby" | "hincrbyfloat" | "hstrlen" | "zscore"
+        | "zmscore" | "zrem" | "zrank" | "zrevrank" => Some(2),
+        "zincrby" => Some(3),
+        // ZADD key score member; with flags the member moves, and a hint is not worth parsing.
+        "zadd" if argc == 4 => Some(3),
+        _ => None,
     }
 }
 

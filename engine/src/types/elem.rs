@@ -112,6 +112,27 @@ impl Hash for Elem {
     }
 }
 
+/// A lookup key that finds nothing: hashed as an [`Elem`] with these bytes is, and "equal" to
+/// no element, it prefetches every element the lookup would have compared (see
+/// [`crate::record::prefetch`]). `map.get_index_of(&Prefetch(m))` starts loading the entry
+/// for `m` without waiting for it.
+pub struct Prefetch<'a>(pub &'a [u8]);
+
+impl Hash for Prefetch<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Must match `Elem`'s `Hash`.
+        self.0.hash(state);
+    }
+}
+
+impl indexmap::Equivalent<Elem> for Prefetch<'_> {
+    #[inline]
+    fn equivalent(&self, key: &Elem) -> bool {
+        crate::record::prefetch(key);
+        false
+    }
+}
+
 impl PartialEq for Elem {
     fn eq(&self, other: &Self) -> bool {
         self.as_slice() == other.as_slice()
@@ -184,5 +205,19 @@ mod tests {
         let mut set = indexmap::IndexSet::<Elem>::new();
         set.insert(Elem::new(b"member"));
         assert!(set.contains(&b"member"[..]));
+    }
+
+    #[test]
+    fn a_prefetch_hashes_as_its_element_and_finds_nothing() {
+        // Proves a prefetch probes the slot its element lives in (the same hash), and that
+        // it never reports a match, so a lookup through it changes no caller's answer.
+        for len in [0, 5, INLINE, INLINE + 1, 100] {
+            let b: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            assert_eq!(h(&Prefetch(&b)), h(&Elem::new(&b)));
+            let mut set = indexmap::IndexSet::<Elem>::new();
+            set.insert(Elem::new(&b));
+            assert_eq!(set.get_index_of(&Prefetch(&b)), None);
+            assert!(set.contains(&b[..]));
+        }
     }
 }

@@ -108,6 +108,16 @@ impl PartialEq for Hash {
 }
 
 impl Hash {
+    /// Start loading `field`'s entry into the cache ahead of a command that will look it
+    /// up (a hint; see [`super::elem::Prefetch`]). Small encodings are one allocation that
+    /// the lookup of the key already brought in.
+    #[inline]
+    pub fn prefetch(&self, field: &[u8]) {
+        if let Repr::Big(m) = &self.repr {
+            let _ = m.get_index_of(&super::elem::Prefetch(field));
+        }
+    }
+
     /// An empty hash.
     pub fn new() -> Hash {
         Hash::default()

@@ -215,6 +215,16 @@ impl PartialEq for Set {
 }
 
 impl Set {
+    /// Start loading `member`'s entry into the cache ahead of a command that will look it
+    /// up (a hint; see [`super::elem::Prefetch`]). Small encodings are one allocation that
+    /// the lookup of the key already brought in.
+    #[inline]
+    pub fn prefetch(&self, member: &[u8]) {
+        if let Members::Big(t) = &self.members {
+            let _ = t.get_index_of(&super::elem::Prefetch(member));
+        }
+    }
+
     /// An empty set (intset encoded).
     pub fn new() -> Set {
         Set::default()

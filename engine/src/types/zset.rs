@@ -734,6 +734,16 @@ impl Big {
 }
 
 impl ZSet {
+    /// Start loading `member`'s entry into the cache ahead of a command that will look it
+    /// up (a hint; see [`super::elem::Prefetch`]). Small encodings are one allocation that
+    /// the lookup of the key already brought in.
+    #[inline]
+    pub fn prefetch(&self, member: &[u8]) {
+        if let Repr::Big(b) = &self.repr {
+            let _ = b.dict.get_index_of(&super::elem::Prefetch(member));
+        }
+    }
+
     /// An empty sorted set.
     pub fn new() -> ZSet {
         ZSet::default()
