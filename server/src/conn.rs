@@ -445,12 +445,13 @@ fn is_reset(args: &[Bytes]) -> bool {
 /// inside that key's collection. A run of commands on one key (a pipeline of LPUSH to one
 /// list) prefetches the key once, and a run of one command name looks the name up once.
 fn prefetch_keys<'a>(db: &Db, batch: impl Iterator<Item = &'a Vec<Bytes>>) {
-    let mut members: [Option<(&[u8], &[u8])>; LOOKAHEAD] = [None; LOOKAHEAD];
+    let mut keys: [&[u8]; LOOKAHEAD] = [&[]; LOOKAHEAD];
+    let mut n_keys = 0;
+    let mut members: [(&[u8], &[u8]); LOOKAHEAD] = [(&[], &[]); LOOKAHEAD];
     let mut n_members = 0;
     let mut last_name: &[u8] = &[];
     let mut cmd: Option<&'static Command> = None;
-    let mut last_key: Option<&[u8]> = None;
-    for args in batch {
+    for args in batch.take(LOOKAHEAD) {
         let (Some(name), Some(key)) = (args.first(), args.get(1)) else {
             continue;
         };
@@ -461,20 +462,16 @@ fn prefetch_keys<'a>(db: &Db, batch: impl Iterator<Item = &'a Vec<Bytes>>) {
         let Some(c) = cmd else {
             continue;
         };
-        if last_key != Some(key.as_ref()) {
-            db.prefetch(key);
-            last_key = Some(key);
+        if n_keys == 0 || keys[n_keys - 1] != key.as_ref() {
+            keys[n_keys] = key;
+            n_keys += 1;
         }
         if let Some(member) = member_arg(c, args.len()).and_then(|i| args.get(i)) {
-            if let Some(slot) = members.get_mut(n_members) {
-                *slot = Some((key, member));
-                n_members += 1;
-            }
+            members[n_members] = (key, member);
+            n_members += 1;
         }
     }
-    for (key, member) in members.iter().take(n_members).flatten() {
-        db.prefetch_member(key, member);
-    }
+    db.prefetch_batch(&keys[..n_keys], &members[..n_members]);
 }
 
 /// The argument that names the first member, field or sorted-set member a command looks up
@@ -692,7 +689,7 @@ pub async fn execute(s: &mut Session, args: &[Bytes]) -> Outcome {
     if write && s.server.ks.log_failed() {
         return Outcome::Reply(misconf(&s.server).into());
     }
-    let started = Instant::now();
+    let started = quanta::Instant::now();
     let outcome = match cmd.exec {
         Exec::Engine(handler) => {
             // A read never sits on the writer lock behind a script that started after the
