@@ -449,11 +449,9 @@ fn unauthenticated_clients_get_small_request_limits() {
 
 /// One request in RESP, as a client library writes it.
 fn encode(args: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend(format!("${}\r\n{a}\r\n", a.len()).into_bytes());
-    }
-    out
+    let mut out = bytes::BytesMut::new();
+    vole_engine::resp::encode_command(args, &mut out);
+    out.to_vec()
 }
 
 #[test]
